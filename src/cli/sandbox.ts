@@ -1,0 +1,98 @@
+// `raven sandbox ...`: the local cluster.
+import { Command, InvalidArgumentError } from "commander";
+import { DEFAULT_DIR } from "../sandbox/config.ts";
+
+const nonNegative = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a non-negative integer");
+  return n;
+};
+
+export function sandboxCommand(): Command {
+  const cmd = new Command("sandbox").description(
+    "run a local Kubernetes-compatible cluster (etcd, API server, controllers, nodes)",
+  );
+
+  cmd
+    .command("up")
+    .description("start the sandbox and print the KUBECONFIG export line when it is ready")
+    .option("--dir <dir>", "sandbox directory (state, certificates, logs)", DEFAULT_DIR)
+    .option("--virtual-nodes <n>", "register N virtual nodes whose pods run no containers", nonNegative)
+    .option("--nodes <n>", "number of nodes that run real containers", nonNegative)
+    .option("--detach", "return once the sandbox is ready, leaving it running in the background")
+    .action(async (o) => {
+      const { up } = await import("../sandbox/supervisor.ts");
+      const { createLogger } = await import("../util/log.ts");
+      await up({
+        dir: o.dir,
+        virtualNodes: o.virtualNodes,
+        nodes: o.nodes,
+        detach: o.detach,
+        log: createLogger("sandbox"),
+      });
+    });
+
+  cmd
+    .command("stop")
+    .description("stop a running sandbox, keeping its data for the next 'up'")
+    .option("--dir <dir>", "sandbox directory", DEFAULT_DIR)
+    .action(async (o) => {
+      const { stop } = await import("../sandbox/supervisor.ts");
+      if (!(await stop(o.dir))) process.stdout.write(`no sandbox running in ${o.dir}\n`);
+    });
+
+  cmd
+    .command("down")
+    .description("stop the sandbox and remove everything it created (its directory included)")
+    .option("--dir <dir>", "sandbox directory", DEFAULT_DIR)
+    .option("--keep-data", "keep the directory (etcd data, certificates, logs)")
+    .action(async (o) => {
+      const { down } = await import("../sandbox/supervisor.ts");
+      await down(o.dir, Boolean(o.keepData));
+    });
+
+  cmd
+    .command("status")
+    .description("say what runs in the sandbox")
+    .option("--dir <dir>", "sandbox directory", DEFAULT_DIR)
+    .option("-o, --output <format>", "text or json", "text")
+    .action(async (o) => {
+      const { status } = await import("../sandbox/supervisor.ts");
+      const s = await status(o.dir);
+      if (o.output === "json") {
+        process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+      } else if (!s.running) {
+        process.stdout.write(`sandbox in ${o.dir}: not running\n`);
+        process.exitCode = 3;
+      } else {
+        process.stdout.write(
+          `sandbox in ${o.dir}: running (supervisor pid ${s.state?.pid}), API server ${s.server}\n`,
+        );
+        for (const [name, alive] of Object.entries(s.components))
+          process.stdout.write(
+            `  ${name.padEnd(20)} ${alive ? "running" : "restarting"} (pid ${s.state?.children[name]})\n`,
+          );
+      }
+    });
+
+  cmd
+    .command("apiserver")
+    .description("run the sandbox API server (started by 'sandbox up')")
+    .option("--dir <dir>", "sandbox directory", DEFAULT_DIR)
+    .action(async (o) => {
+      const { runApiServer } = await import("../sandbox/run-apiserver.ts");
+      await runApiServer(o.dir);
+    });
+
+  cmd
+    .command("controller-manager")
+    .description("run the sandbox's built-in controllers (started by 'sandbox up')")
+    .option("--dir <dir>", "sandbox directory", DEFAULT_DIR)
+    .option("--virtual-nodes <n>", "number of virtual nodes to register", nonNegative, 0)
+    .action(async (o) => {
+      const { runControllerManager } = await import("../sandbox/controllers/run.ts");
+      await runControllerManager({ dir: o.dir, virtualNodes: o.virtualNodes });
+    });
+
+  return cmd;
+}

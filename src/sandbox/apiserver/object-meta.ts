@@ -1,0 +1,71 @@
+// Server-owned metadata: uid, timestamps, generation and generated names.
+import { randomBytes, randomUUID } from "node:crypto";
+import { formatTime } from "../../kube/objects.ts";
+
+// The alphabet upstream uses for generated name suffixes (no vowels, no look-alikes).
+const ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789";
+
+export function randomSuffix(n = 5): string {
+  const bytes = randomBytes(n);
+  let s = "";
+  for (let i = 0; i < n; i++) s += ALPHANUMS[bytes[i] % ALPHANUMS.length];
+  return s;
+}
+
+/** upstream: generateName is truncated so the result fits 63 characters. */
+export function generateName(base: string): string {
+  const max = 63 - 5;
+  return (base.length > max ? base.slice(0, max) : base) + randomSuffix();
+}
+
+export function stampNew(obj: any, tracksGeneration: boolean): void {
+  const m = obj.metadata;
+  m.uid = randomUUID();
+  m.creationTimestamp = formatTime();
+  delete m.deletionTimestamp;
+  delete m.deletionGracePeriodSeconds;
+  delete m.selfLink;
+  if (tracksGeneration) m.generation = 1;
+  else delete m.generation;
+  if (m.managedFields === null) delete m.managedFields;
+}
+
+/** Copies the fields clients may not change on update from the stored object. */
+export function keepSystemMeta(next: any, old: any): void {
+  const m = next.metadata;
+  const o = old.metadata;
+  m.uid = o.uid;
+  m.creationTimestamp = o.creationTimestamp;
+  if (o.deletionTimestamp) m.deletionTimestamp = o.deletionTimestamp;
+  else delete m.deletionTimestamp;
+  if (o.deletionGracePeriodSeconds !== undefined) m.deletionGracePeriodSeconds = o.deletionGracePeriodSeconds;
+  else delete m.deletionGracePeriodSeconds;
+  if (o.generation !== undefined) m.generation = o.generation;
+  else delete m.generation;
+  delete m.selfLink;
+}
+
+/** Everything but metadata and status, for deciding whether generation moves. */
+export function specPart(obj: any): string {
+  const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = obj;
+  return JSON.stringify(rest);
+}
+
+/** JSON equality ignoring resourceVersion (for no-op update detection). */
+export function sameObject(a: any, b: any): boolean {
+  const strip = (o: any) => ({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
+  return canonical(strip(a)) === canonical(strip(b));
+}
+
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, val) =>
+    val && typeof val === "object" && !Array.isArray(val)
+      ? Object.fromEntries(
+          Object.keys(val)
+            .sort()
+            .filter((k) => val[k] !== undefined)
+            .map((k) => [k, val[k]]),
+        )
+      : val,
+  );
+}

@@ -1,0 +1,56 @@
+// Entry point of the controller-manager process: every built-in controller over one set of
+// shared informers, talking to the API server like any client.
+import { KubeClient } from "../../kube/client.ts";
+import { SharedInformerFactory } from "../../kube/informer-factory.ts";
+import { createLogger } from "../../util/log.ts";
+import { paths, readConfig } from "../config.ts";
+import { type Controller, type ControllerContext, makeRecorders } from "./context.ts";
+import { builtinControllers } from "./registry.ts";
+
+export interface ControllerManagerOptions {
+  dir: string;
+  virtualNodes: number;
+}
+
+export async function runControllerManager(opts: ControllerManagerOptions): Promise<void> {
+  const cfg = readConfig(opts.dir);
+  if (!cfg) throw new Error(`no sandbox config in ${opts.dir}`);
+  const log = createLogger("controller-manager");
+  const client = await KubeClient.fromKubeConfig({
+    path: paths(cfg.dir).componentKubeconfig("controller-manager"),
+  });
+  const abort = new AbortController();
+  const informers = new SharedInformerFactory(client, { logger: log });
+  const ctx: ControllerContext = {
+    client,
+    informers,
+    log,
+    signal: abort.signal,
+    recorder: makeRecorders(client, log),
+  };
+  const controllers: Controller[] = builtinControllers({
+    virtualNodes: opts.virtualNodes,
+    portAnnotation: "raven.io/port",
+  });
+  for (const c of controllers) c.setup(ctx);
+  informers.start(abort.signal);
+  await informers.waitForCacheSync(abort.signal);
+  log.info({ controllers: controllers.map((c) => c.name) }, "informers synced; controllers running");
+  const stop = () => {
+    log.info("stopping");
+    abort.abort();
+    setTimeout(() => process.exit(0), 2000).unref();
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+  await Promise.all(
+    controllers.map((c) =>
+      c.run(ctx).catch((err) => {
+        log.fatal({ err, controller: c.name }, "controller failed");
+        process.exit(1);
+      }),
+    ),
+  );
+  await client.close();
+  process.exit(0);
+}
