@@ -9,7 +9,11 @@ import { startSandbox } from "../test/support/sandbox.ts";
 import { markdownTable, percentile } from "./stats.ts";
 
 const { values } = parseArgs({
-  options: { objects: { type: "string", default: "2000" }, out: { type: "string" }, concurrency: { type: "string", default: "1,8,32,128" } },
+  options: {
+    objects: { type: "string", default: "2000" },
+    out: { type: "string" },
+    concurrency: { type: "string", default: "1,8,32,128" },
+  },
 });
 const N = Number(values.objects);
 const LEVELS = values.concurrency!.split(",").map(Number);
@@ -49,7 +53,12 @@ async function run(client: KubeClient, ns: string, concurrency: number) {
     while (next < N) {
       const name = `cm-${concurrency}-${next++}`;
       sentAt.set(name, performance.now());
-      await client.create(CONFIGMAPS, { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: ns }, data: { key: "value".repeat(20) } });
+      await client.create(CONFIGMAPS, {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name, namespace: ns },
+        data: { key: "value".repeat(20) },
+      });
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -77,15 +86,30 @@ try {
   const results = [];
   for (const c of LEVELS) {
     const ns = `bench-${c}`;
-    await sb.client.create({ group: "", version: "v1", plural: "namespaces", namespaced: false }, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+    await sb.client.create(
+      { group: "", version: "v1", plural: "namespaces", namespaced: false },
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
+    );
     results.push(await run(sb.client, ns, c));
   }
   const loaded = { apiserverMiB: rssMiB(apiPid), etcdMiB: rssMiB(etcdPid), objects: N * LEVELS.length };
-  const report = { benchmark: "apiserver", date: new Date().toISOString(), machine: "2 cores", results, memory: { idle, loaded } };
+  const report = {
+    benchmark: "apiserver",
+    date: new Date().toISOString(),
+    machine: "2 cores",
+    results,
+    memory: { idle, loaded },
+  };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n\n`);
   const table = markdownTable(
     ["concurrency", "objects", "creates/s", "watch p50 (ms)", "watch p99 (ms)"],
-    results.map((r) => [r.concurrency, r.objects, r.createsPerSecond, r.watchLatencyMs.p50, r.watchLatencyMs.p99]),
+    results.map((r) => [
+      r.concurrency,
+      r.objects,
+      r.createsPerSecond,
+      r.watchLatencyMs.p50,
+      r.watchLatencyMs.p99,
+    ]),
   );
   const mem = markdownTable(
     ["state", "API server RSS (MiB)", "etcd RSS (MiB)"],

@@ -81,13 +81,30 @@ for (const version of ["1.33", "1.27"] as const) {
       let r = await k(["-n", ns, "create", "-f", "-"], NGINX_POD);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /pod\/nginx created/);
-      await eventually(async () => (await k(["-n", ns, "get", "pod", "nginx", "-o", "jsonpath={.status.phase}"])).stdout === "Running", 20_000, "nginx Running");
+      await eventually(
+        async () =>
+          (await k(["-n", ns, "get", "pod", "nginx", "-o", "jsonpath={.status.phase}"])).stdout === "Running",
+        20_000,
+        "nginx Running",
+      );
       r = await k(["-n", ns, "get", "pods", "-o", "wide"]);
-      assert.match(r.stdout, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES\n/);
+      assert.match(
+        r.stdout,
+        /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES\n/,
+      );
       assert.match(r.stdout, /\nnginx\s+1\/1\s+Running\s+0\s+\S+\s+\d+\.\d+\.\d+\.\d+\s+virtual-node-1\s/);
       r = await k(["-n", ns, "annotate", "pod", "nginx", 'raven.io/port={"name":"nginx"}']);
       assert.equal(r.code, 0, r.stderr);
-      r = await k(["-n", ns, "get", "pod", "nginx", "-o", "template", "--template={{.metadata.annotations}}"]);
+      r = await k([
+        "-n",
+        ns,
+        "get",
+        "pod",
+        "nginx",
+        "-o",
+        "template",
+        "--template={{.metadata.annotations}}",
+      ]);
       assert.equal(r.stdout, 'map[raven.io/port:{"name":"nginx"}]');
       r = await k(["-n", ns, "describe", "pod", "nginx"]);
       assert.equal(r.code, 0, r.stderr);
@@ -111,7 +128,10 @@ for (const version of ["1.33", "1.27"] as const) {
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /service\/demo patched/);
       r = await k(["-n", ns, "get", "svc", "demo"]);
-      assert.match(r.stdout, new RegExp(`demo\\s+ClusterIP\\s+${ip.replace(/\./g, "\\.")}\\s+172\\.16\\.0\\.4\\s+80/TCP`));
+      assert.match(
+        r.stdout,
+        new RegExp(`demo\\s+ClusterIP\\s+${ip.replace(/\./g, "\\.")}\\s+172\\.16\\.0\\.4\\s+80/TCP`),
+      );
       r = await k(["-n", ns, "get", "svc", "demo", "-o", "jsonpath={.spec.clusterIP}"]);
       assert.equal(r.stdout, ip, "the ClusterIP survives the patch");
       r = await k(["-n", ns, "delete", "service", "demo"]);
@@ -125,7 +145,15 @@ for (const version of ["1.33", "1.27"] as const) {
       r = await k(["-n", ns, "apply", "-f", "-"], probeDeployment(8080));
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /deployment.apps\/hello-world configured/);
-      r = await k(["-n", ns, "get", "deploy", "hello-world", "-o", "jsonpath={.spec.template.spec.containers[0].livenessProbe.tcpSocket.port} {.spec.template.spec.containers[0].readinessProbe.httpGet.port} {.metadata.generation}"]);
+      r = await k([
+        "-n",
+        ns,
+        "get",
+        "deploy",
+        "hello-world",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].livenessProbe.tcpSocket.port} {.spec.template.spec.containers[0].readinessProbe.httpGet.port} {.metadata.generation}",
+      ]);
       assert.equal(r.stdout, "8080 8080 2");
       r = await k(["explain", "pods.spec.restartPolicy"]);
       assert.equal(r.code, 0, r.stderr);
@@ -136,17 +164,35 @@ for (const version of ["1.33", "1.27"] as const) {
     });
 
     test("bad input gets Kubernetes status errors", async () => {
-      let r = await k(["-n", ns, "create", "-f", "-"], "apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_Name}\nspec: {containers: [{name: c, image: x}]}\n");
+      let r = await k(
+        ["-n", ns, "create", "-f", "-"],
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_Name}\nspec: {containers: [{name: c, image: x}]}\n",
+      );
       assert.notEqual(r.code, 0);
-      assert.match(r.stderr, /The Pod "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/);
-      r = await k(["-n", ns, "create", "-f", "-"], "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {restartPolicy: Sometimes, containers: [{name: c, image: x}]}\n");
-      assert.match(r.stderr, /spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"/);
+      assert.match(
+        r.stderr,
+        /The Pod "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/,
+      );
+      r = await k(
+        ["-n", ns, "create", "-f", "-"],
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {restartPolicy: Sometimes, containers: [{name: c, image: x}]}\n",
+      );
+      assert.match(
+        r.stderr,
+        /spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"/,
+      );
       r = await k(["-n", ns, "create", "-f", "-"], "apiVersion: v1\nkind: Widget\nmetadata: {name: w}\n");
       assert.match(r.stderr, /no matches for kind "Widget" in version "v1"/);
-      r = await k(["-n", ns, "create", "-f", "-"], "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x, imagee: y}]}\n");
+      r = await k(
+        ["-n", ns, "create", "-f", "-"],
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x, imagee: y}]}\n",
+      );
       assert.match(r.stderr, /unknown field "spec.containers\[0\].imagee"/);
       r = await k(["-n", ns, "create", "configmap", "dup", "--from-literal=a=b"]);
-      r = await k(["-n", ns, "create", "-f", "-"], "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dup}\n");
+      r = await k(
+        ["-n", ns, "create", "-f", "-"],
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dup}\n",
+      );
       assert.match(r.stderr, /AlreadyExists.*configmaps "dup" already exists/);
     });
   });
@@ -164,7 +210,9 @@ test("kubectl get -w streams ADDED, MODIFIED and DELETED", async () => {
     // The header appears once the initial list is done and the watch is open.
     await eventually(() => out.includes("EVENT") || out === "", 5000);
     await new Promise((r) => setTimeout(r, 1000));
-    await sb.kubectl(["create", "-f", "-"], { input: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: watched}\ndata: {a: '1'}\n" });
+    await sb.kubectl(["create", "-f", "-"], {
+      input: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: watched}\ndata: {a: '1'}\n",
+    });
     await sb.kubectl(["label", "configmap", "watched", "x=y"]);
     await sb.kubectl(["delete", "configmap", "watched"]);
     await eventually(() => /DELETED\s+watched/.test(out), 15_000, "DELETED line");
@@ -176,20 +224,51 @@ test("kubectl get -w streams ADDED, MODIFIED and DELETED", async () => {
 });
 
 test("a stale resourceVersion conflicts, an oversized object is refused, and the server stays healthy", async () => {
-  const cm = await sb.client.create({ group: "", version: "v1", plural: "configmaps", namespaced: true }, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "occ", namespace: "default" }, data: { a: "1" } }) as any;
-  await sb.client.update({ group: "", version: "v1", plural: "configmaps", namespaced: true }, { ...cm, data: { a: "2" } });
+  const cm = (await sb.client.create(
+    { group: "", version: "v1", plural: "configmaps", namespaced: true },
+    {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "occ", namespace: "default" },
+      data: { a: "1" },
+    },
+  )) as any;
+  await sb.client.update(
+    { group: "", version: "v1", plural: "configmaps", namespaced: true },
+    { ...cm, data: { a: "2" } },
+  );
   await assert.rejects(
-    sb.client.update({ group: "", version: "v1", plural: "configmaps", namespaced: true }, { ...cm, data: { a: "3" } }),
+    sb.client.update(
+      { group: "", version: "v1", plural: "configmaps", namespaced: true },
+      { ...cm, data: { a: "3" } },
+    ),
     (err: any) => err.code === 409 && /the object has been modified/.test(err.message),
   );
   const big = "x".repeat(4 * 1024 * 1024);
   await assert.rejects(
-    sb.client.create({ group: "", version: "v1", plural: "configmaps", namespaced: true }, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "big", namespace: "default" }, data: { a: big } }),
+    sb.client.create(
+      { group: "", version: "v1", plural: "configmaps", namespaced: true },
+      {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "big", namespace: "default" },
+        data: { a: big },
+      },
+    ),
     (err: any) => err.code === 413,
   );
-  const bad: any = await sb.client.raw("POST", "/api/v1/namespaces/default/configmaps", undefined, { contentType: "application/json", headers: {} }).catch((e) => e);
+  const bad: any = await sb.client
+    .raw("POST", "/api/v1/namespaces/default/configmaps", undefined, {
+      contentType: "application/json",
+      headers: {},
+    })
+    .catch((e) => e);
   assert.equal(bad.code, 400);
-  const got = (await sb.client.get({ group: "", version: "v1", plural: "configmaps", namespaced: true }, "default", "occ")) as any;
+  const got = (await sb.client.get(
+    { group: "", version: "v1", plural: "configmaps", namespaced: true },
+    "default",
+    "occ",
+  )) as any;
   assert.equal(got.data.a, "2", "the stored object is intact");
   const health = await sb.kubectl(["get", "--raw", "/readyz"]);
   assert.equal(health.stdout, "ok");

@@ -132,7 +132,16 @@ export interface FieldError {
   showValue?: boolean;
 }
 
+/** A value already printed the way Go's %#v would print it (e.g. `map[string]string{"a":"b"}`). */
+export class GoValue {
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+}
+
 function formatValue(v: unknown): string {
+  if (v instanceof GoValue) return v.text;
   if (typeof v === "string") return JSON.stringify(v);
   if (v === null || v === undefined) return "null";
   if (typeof v === "object") return JSON.stringify(v);
@@ -201,7 +210,8 @@ export const tooLong = (field: string, max: number): FieldError => ({
 export function errInvalid(kind: string, group: string, name: string, errs: FieldError[]): ApiError {
   const parts = errs.map((e) => `${e.field}: ${fieldErrorBody(e)}`);
   const summary = parts.length === 1 ? parts[0] : `[${parts.join(", ")}]`;
-  return new ApiError(422, "Invalid", `${kind} "${name}" is invalid: ${summary}`, {
+  const qualifiedKind = group ? `${kind}.${group}` : kind;
+  return new ApiError(422, "Invalid", `${qualifiedKind} "${name}" is invalid: ${summary}`, {
     name,
     group: group || undefined,
     kind,

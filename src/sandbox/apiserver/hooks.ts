@@ -120,7 +120,7 @@ export function serviceHooks(rest: () => Rest, alloc: ServiceAllocator): Resourc
     },
     prepareForUpdate(svc, old) {
       // Upstream's patchAllocatedValues: an update that omits allocated values keeps them.
-      if (!svc.spec) return;
+      if (!svc.spec || svc.spec.type === "ExternalName") return;
       if (!svc.spec.clusterIP && old.spec?.clusterIP) svc.spec.clusterIP = old.spec.clusterIP;
       if (!svc.spec.clusterIPs?.length && old.spec?.clusterIPs) svc.spec.clusterIPs = old.spec.clusterIPs;
     },

@@ -140,6 +140,9 @@ export class Rest {
     const strategy = def.strategy;
     stampNew(obj, strategy.tracksGeneration);
     if (strategy.hasStatus && !strategy.prepareForCreate && def.crd) delete obj.status;
+    // Upstream defaults while decoding, then runs PrepareForCreate and admission; defaulting
+    // again normalises what those added (as upstream's conversion on output does).
+    strategy.defaults?.(obj);
     strategy.prepareForCreate?.(obj);
     strategy.defaults?.(obj);
     this.validate(def, obj, strategy.validate?.(obj) ?? []);
@@ -227,12 +230,14 @@ export class Rest {
     keepSystemMeta(obj, old);
     const strategy = def.strategy;
     const hooks = this.hooksFor(def);
+    strategy.defaults?.(obj);
     hooks.prepareForUpdate?.(obj, old);
+    if (!subresource) strategy.prepareForUpdate?.(obj, old);
     if (strategy.tracksGeneration && !subresource && specPart(obj) !== specPart(old))
       obj.metadata.generation = (old.metadata.generation ?? 0) + 1;
-    strategy.defaults?.(obj);
     const errs = strategy.validate?.(obj) ?? [];
     errs.push(...(strategy.validateUpdate?.(obj, old) ?? []));
+    if (subresource === "status") errs.push(...(strategy.validateStatusUpdate?.(obj, old) ?? []));
     this.validate(def, obj, errs);
     obj.metadata.resourceVersion = String(cur.rv);
     if (sameObject(obj, old)) return this.asVersion(def, structuredClone(old));

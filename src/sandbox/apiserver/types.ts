@@ -11,11 +11,15 @@ export interface Strategy {
   tracksGeneration: boolean;
   /** Fills defaults in place (runs on create and on every update, as upstream's defaulting does). */
   defaults?(obj: KubeObject): void;
-  /** Clears or prepares fields before a create (e.g. status of a new Deployment). */
+  /** Clears or prepares fields before a create (e.g. status of a new Deployment); runs after defaults. */
   prepareForCreate?(obj: KubeObject): void;
+  /** Carries over or derives fields on update (after defaults, before validation). */
+  prepareForUpdate?(obj: KubeObject, old: KubeObject): void;
   validate?(obj: KubeObject): FieldError[];
   /** Extra rules for updates (immutable fields); runs after validate. */
   validateUpdate?(obj: KubeObject, old: KubeObject): FieldError[];
+  /** Rules for writes to the status subresource. */
+  validateStatusUpdate?(obj: KubeObject, old: KubeObject): FieldError[];
   /** Field-selectable values beyond metadata.name and metadata.namespace (e.g. spec.nodeName). */
   selectableFields?(obj: KubeObject): Record<string, string>;
 }

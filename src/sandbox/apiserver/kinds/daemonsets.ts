@@ -122,6 +122,15 @@ export const daemonSetStrategy: Strategy = {
       [TEMPLATE_GENERATION_ANNOTATION]: "1",
     };
   },
+  prepareForUpdate(ds, old) {
+    // The template generation moves with every template change, as upstream's does.
+    const before = Number(old.metadata.annotations?.[TEMPLATE_GENERATION_ANNOTATION] ?? "1");
+    const changed = JSON.stringify(ds.spec?.template) !== JSON.stringify(old.spec?.template);
+    ds.metadata.annotations = {
+      ...(isObject(ds.metadata.annotations) ? ds.metadata.annotations : {}),
+      [TEMPLATE_GENERATION_ANNOTATION]: String(changed ? before + 1 : before),
+    };
+  },
   validate(ds) {
     const errs = validateObjectMeta(ds.metadata, { namespaced: true, nameValidator: dns1123Subdomain });
     errs.push(...validateSpec(ds.spec && typeof ds.spec === "object" ? ds.spec : {}));

@@ -5,7 +5,13 @@ import type { KubeObject } from "../../../kube/objects.ts";
 import { type FieldError, invalid, required } from "../errors.ts";
 import type { Strategy } from "../types.ts";
 import type { Json } from "./json.ts";
-import { dns1123Subdomain, pathSegmentName, qualifiedName, validateObjectMeta } from "./meta.ts";
+import {
+  dns1123Subdomain,
+  pathSegmentName,
+  qualifiedName,
+  validateObjectMeta,
+  validateObjectMetaUpdate,
+} from "./meta.ts";
 
 /** Fields an event with an eventTime must carry, with their length limits. */
 const REQUIRED_WITH_LIMIT: [string, number][] = [
@@ -54,6 +60,9 @@ export const eventStrategy: Strategy = {
         kubeFinalizers: false,
       }),
     ];
+  },
+  validateUpdate(ev, old) {
+    return validateObjectMetaUpdate(ev.metadata, old.metadata);
   },
   selectableFields(ev) {
     const involved: Json = ev.involvedObject ?? {};

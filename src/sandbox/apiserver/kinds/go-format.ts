@@ -1,3 +1,4 @@
+import { GoValue } from "../errors.ts";
 // Upstream prints the bad value of an Invalid error with Go's %#v when it is a map, slice or
 // struct (`map[string]string{"app":"x"}`, `v1.LabelSelector{...}`), and clients show that text
 // verbatim. These helpers render our JSON values the same way.
@@ -9,9 +10,7 @@ import { isObject, objects } from "./json.ts";
  * text is the one value that comes out verbatim.
  */
 export function goValue(text: string): unknown {
-  const printed = () => text;
-  printed.toString = () => text;
-  return printed;
+  return new GoValue(text);
 }
 
 /** Go's %q for a string (JSON escaping matches it for everything we print). */

@@ -7,29 +7,29 @@ import {
   validateObjectMeta,
   validateObjectMetaUpdate,
 } from "./meta.ts";
-import { describe } from "./test-support.ts";
+import { asText } from "./test-support.ts";
 
 const subdomain = { namespaced: true, nameValidator: dns1123Subdomain };
 
 test("a bad name is reported with the kind's name rule", () => {
-  assert.deepEqual(describe(validateObjectMeta({ name: "Foo_bar", namespace: "default" }, subdomain)), [
+  assert.deepEqual(asText(validateObjectMeta({ name: "Foo_bar", namespace: "default" }, subdomain)), [
     `metadata.name: Invalid value: "Foo_bar": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
   ]);
-  assert.deepEqual(describe(validateObjectMeta({ namespace: "default" }, subdomain)), [
+  assert.deepEqual(asText(validateObjectMeta({ namespace: "default" }, subdomain)), [
     "metadata.name: Required value: name or generateName is required",
   ]);
   assert.deepEqual(
-    describe(validateObjectMeta({ name: "a.b" }, { namespaced: false, nameValidator: dns1123Label })),
+    asText(validateObjectMeta({ name: "a.b" }, { namespaced: false, nameValidator: dns1123Label })),
     ['metadata.name: Invalid value: "a.b": must not contain dots'],
   );
 });
 
 test("namespace presence follows the scope, and its format is a DNS label", () => {
-  assert.deepEqual(describe(validateObjectMeta({ name: "x" }, subdomain)), [
+  assert.deepEqual(asText(validateObjectMeta({ name: "x" }, subdomain)), [
     "metadata.namespace: Required value",
   ]);
   assert.deepEqual(
-    describe(
+    asText(
       validateObjectMeta(
         { name: "x", namespace: "ns" },
         { namespaced: false, nameValidator: dns1123Subdomain },
@@ -48,7 +48,7 @@ test("namespace presence follows the scope, and its format is a DNS label", () =
 });
 
 test("labels and annotations are checked key by key, annotations also by total size", () => {
-  const errs = describe(
+  const errs = asText(
     validateObjectMeta({ name: "x", namespace: "d", labels: { "bad key": "ok", app: "-x" } }, subdomain),
   );
   assert.equal(errs.length, 2);
@@ -58,7 +58,7 @@ test("labels and annotations are checked key by key, annotations also by total s
     /^metadata\.labels: Invalid value: "bad key": name part must consist of alphanumeric characters/,
   );
   const big = { name: "x", namespace: "d", annotations: { note: "x".repeat(262144) } };
-  assert.deepEqual(describe(validateObjectMeta(big, subdomain)), [
+  assert.deepEqual(asText(validateObjectMeta(big, subdomain)), [
     "metadata.annotations: Too long: must have at most 262144 bytes",
   ]);
   const fits = { name: "x", namespace: "d", annotations: { note: "x".repeat(262140) } };
@@ -76,7 +76,7 @@ test("owner references need identity fields and at most one controller", () => {
     { apiVersion: "apps/v1", kind: "Deployment", name: "b", uid: "2", controller: true },
     { apiVersion: "", kind: "", name: "c", uid: "" },
   ];
-  const errs = describe(
+  const errs = asText(
     validateObjectMeta({ name: "x", namespace: "d", ownerReferences: refs as any }, subdomain),
   );
   assert.deepEqual(errs.slice(0, 1), [
@@ -91,7 +91,7 @@ test("owner references need identity fields and at most one controller", () => {
 
 test("finalizers must be qualified, standard or prefixed, and not both orphan and foreground", () => {
   assert.deepEqual(
-    describe(
+    asText(
       validateObjectMeta(
         { name: "x", namespace: "d", finalizers: ["kubernetes", "example.com/cleanup"] },
         subdomain,
@@ -100,13 +100,13 @@ test("finalizers must be qualified, standard or prefixed, and not both orphan an
     [],
   );
   assert.deepEqual(
-    describe(validateObjectMeta({ name: "x", namespace: "d", finalizers: ["cleanup"] }, subdomain)),
+    asText(validateObjectMeta({ name: "x", namespace: "d", finalizers: ["cleanup"] }, subdomain)),
     [
       'metadata.finalizers[0]: Invalid value: "cleanup": name is neither a standard finalizer name nor is it fully qualified',
     ],
   );
   assert.deepEqual(
-    describe(
+    asText(
       validateObjectMeta(
         { name: "x", namespace: "d", finalizers: ["cleanup"] },
         { ...subdomain, kubeFinalizers: false },
@@ -115,7 +115,7 @@ test("finalizers must be qualified, standard or prefixed, and not both orphan an
     [],
   );
   assert.deepEqual(
-    describe(
+    asText(
       validateObjectMeta(
         { name: "x", namespace: "d", finalizers: ["orphan", "foregroundDeletion"] },
         subdomain,
@@ -130,13 +130,13 @@ test("finalizers must be qualified, standard or prefixed, and not both orphan an
 test("identity fields are immutable and a deleting object takes no new finalizers", () => {
   const old = { name: "x", namespace: "d", uid: "u1", creationTimestamp: "2024-01-01T00:00:00Z" };
   assert.deepEqual(validateObjectMetaUpdate({ ...old, labels: { a: "b" } }, old), []);
-  assert.deepEqual(describe(validateObjectMetaUpdate({ ...old, name: "y", uid: "u2" }, old)), [
+  assert.deepEqual(asText(validateObjectMetaUpdate({ ...old, name: "y", uid: "u2" }, old)), [
     'metadata.name: Invalid value: "y": field is immutable',
     'metadata.uid: Invalid value: "u2": field is immutable',
   ]);
   const deleting = { ...old, deletionTimestamp: "2024-01-02T00:00:00Z", finalizers: ["a.io/x"] };
   assert.deepEqual(
-    describe(validateObjectMetaUpdate({ ...deleting, finalizers: ["a.io/x", "b.io/y"] }, deleting)),
+    asText(validateObjectMetaUpdate({ ...deleting, finalizers: ["a.io/x", "b.io/y"] }, deleting)),
     [
       'metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"b.io/y"}',
     ],
@@ -145,7 +145,7 @@ test("identity fields are immutable and a deleting object takes no new finalizer
 });
 
 test("every name must work as a URL path segment", () => {
-  assert.deepEqual(describe(validateGenericMeta({ name: "a/b" })), [
+  assert.deepEqual(asText(validateGenericMeta({ name: "a/b" })), [
     `metadata.name: Invalid value: "a/b": may not contain '/'`,
   ]);
   assert.deepEqual(validateGenericMeta({ name: "ok" }), []);

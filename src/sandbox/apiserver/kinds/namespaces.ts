@@ -18,6 +18,9 @@ function defaults(ns: KubeObject): void {
   if (isObject(ns.status) && !ns.status.phase) ns.status.phase = "Active";
 }
 
+const isObjectLike = (v: unknown): v is Record<string, any> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
 export const namespaceStrategy: Strategy = {
   hasStatus: true,
   tracksGeneration: false,
@@ -29,6 +32,11 @@ export const namespaceStrategy: Strategy = {
     const fins: string[] = Array.isArray(ns.spec.finalizers) ? ns.spec.finalizers : [];
     if (!fins.includes("kubernetes")) fins.push("kubernetes");
     ns.spec.finalizers = fins;
+  },
+  prepareForUpdate(ns, old) {
+    // spec.finalizers only change through the finalize subresource.
+    ns.spec = { ...(isObjectLike(ns.spec) ? ns.spec : {}), finalizers: old.spec?.finalizers };
+    if (!ns.spec.finalizers) delete ns.spec.finalizers;
   },
   validate(ns) {
     const errs = validateObjectMeta(ns.metadata, { namespaced: false, nameValidator: dns1123Label });

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { errInvalid } from "../errors.ts";
 import { strategies } from "./index.ts";
 import { validatePodStatusUpdate } from "./pods.ts";
-import { created, createErrors, describe, updateErrors } from "./test-support.ts";
+import { asText, created, createErrors, updateErrors } from "./test-support.ts";
 
 const pods = strategies["/pods"];
 
@@ -225,7 +225,7 @@ test("status writes: IPs must be valid, QoS and node fixed, terminated container
     conditions: [{ type: "bad type", status: "True" }],
   };
   bad.spec.nodeName = "node-1";
-  assert.deepEqual(describe(validatePodStatusUpdate(bad, stored)), [
+  assert.deepEqual(asText(validatePodStatusUpdate(bad, stored)), [
     `metadata.conditions[0].Type: Invalid value: "bad type": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')`,
     "status.nodeName: Forbidden: may not be changed directly",
     'status.qosClass: Invalid value: "Guaranteed": field is immutable',
@@ -235,7 +235,7 @@ test("status writes: IPs must be valid, QoS and node fixed, terminated container
   done.status.containerStatuses = [{ name: "c", state: { terminated: { exitCode: 0 } } }];
   const revived = structuredClone(done);
   revived.status.containerStatuses = [{ name: "c", state: { running: {} } }];
-  assert.deepEqual(describe(validatePodStatusUpdate(revived, done)), [
+  assert.deepEqual(asText(validatePodStatusUpdate(revived, done)), [
     "status.containerStatuses[0].state: Forbidden: may not be transitioned to non-terminated state",
   ]);
 });

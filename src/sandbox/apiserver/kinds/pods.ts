@@ -7,7 +7,7 @@ import { dns1123Subdomain, validateObjectMeta, validateObjectMetaUpdate } from "
 import { admitPod } from "./pod-admission.ts";
 import { defaultPodSpec } from "./pod-defaults.ts";
 import { validatePodSpec } from "./pod-spec.ts";
-import { syncStatusIPs } from "./pod-status.ts";
+import { syncStatusIPs, validatePodStatusUpdate } from "./pod-status.ts";
 import { validatePodSpecUpdate } from "./pod-update.ts";
 import { computeQOSClass } from "./resources.ts";
 
@@ -43,6 +43,7 @@ export const podStrategy: Strategy = {
   validateUpdate(pod, old) {
     return [...validateObjectMetaUpdate(pod.metadata, old.metadata), ...validatePodSpecUpdate(pod, old)];
   },
+  validateStatusUpdate: (pod, old) => validatePodStatusUpdate(pod, old),
   selectableFields(pod) {
     const spec = pod.spec ?? {};
     const status = pod.status ?? {};

@@ -18,5 +18,3 @@ function prune(v: unknown): unknown {
   }
   return v;
 }
-
-export const semanticEqual = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);

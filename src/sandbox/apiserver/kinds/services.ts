@@ -316,6 +316,13 @@ export const serviceStrategy: Strategy = {
   prepareForCreate(svc) {
     svc.status = { loadBalancer: {} };
   },
+  prepareForUpdate(svc) {
+    // An ExternalName Service has no cluster IP (upstream drops the allocated fields).
+    if (svc.spec?.type === "ExternalName") {
+      delete svc.spec.clusterIP;
+      delete svc.spec.clusterIPs;
+    }
+  },
   validate(svc) {
     const errs = validateObjectMeta(svc.metadata, { namespaced: true, nameValidator: dns1035Label });
     errs.push(...validateSpec(svc.spec && typeof svc.spec === "object" ? svc.spec : {}));

@@ -5,7 +5,7 @@ import { type FieldError, fieldErrorBody } from "../errors.ts";
 import type { Strategy } from "../types.ts";
 
 /** "field: body", the way each cause appears in a 422 message. */
-export const describe = (errs: FieldError[]) => errs.map((e) => `${e.field}: ${fieldErrorBody(e)}`);
+export const asText = (errs: FieldError[]) => errs.map((e) => `${e.field}: ${fieldErrorBody(e)}`);
 
 /** A copy of `obj` as the server would store it on create (uid set, prepared, defaulted). */
 export function created(strategy: Strategy, obj: unknown, uid = "0b9c9d7e-uid"): KubeObject {
@@ -19,12 +19,12 @@ export function created(strategy: Strategy, obj: unknown, uid = "0b9c9d7e-uid"):
 
 /** The create-time errors for `obj`. */
 export function createErrors(strategy: Strategy, obj: unknown): string[] {
-  return describe(strategy.validate?.(created(strategy, obj)) ?? []);
+  return asText(strategy.validate?.(created(strategy, obj)) ?? []);
 }
 
 /** The update-time errors for writing `next` over the stored `old`. */
 export function updateErrors(strategy: Strategy, next: KubeObject, old: KubeObject): string[] {
   const o = structuredClone(next);
   strategy.defaults?.(o);
-  return describe([...(strategy.validate?.(o) ?? []), ...(strategy.validateUpdate?.(o, old) ?? [])]);
+  return asText([...(strategy.validate?.(o) ?? []), ...(strategy.validateUpdate?.(o, old) ?? [])]);
 }

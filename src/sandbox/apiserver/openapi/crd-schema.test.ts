@@ -43,7 +43,7 @@ test("type errors read as upstream's", () => {
   assert.equal(errs[0].type, "FieldValueTypeInvalid");
   assert.equal(
     errInvalid("CronTab", "stable.example.com", "c", errs).message,
-    'CronTab "c" is invalid: spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string"',
+    'CronTab.stable.example.com "c" is invalid: spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string"',
   );
 });
 
