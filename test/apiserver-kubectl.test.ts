@@ -2,6 +2,7 @@
 // commands, watches, explain, and the answers to bad input.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { eventually, KUBECTL, type Sandbox, startSandbox } from "./support/sandbox.ts";
 
@@ -161,6 +162,37 @@ for (const version of ["1.33", "1.27"] as const) {
       assert.match(r.stdout, /Restart policy for all containers within the pod/);
       r = await k(["-n", ns, "delete", "deployment", "hello-world"]);
       assert.equal(r.code, 0, r.stderr);
+    });
+
+    test("label, edit, wait and delete --wait behave as on a real cluster", async () => {
+      let r = await k(
+        ["-n", ns, "create", "-f", "-"],
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ed}\ndata: {a: 'one'}\n",
+      );
+      assert.equal(r.code, 0, r.stderr);
+      r = await k(["-n", ns, "label", "configmap", "ed", "tier=web"]);
+      assert.match(r.stdout, /configmap\/ed labeled/);
+      r = await k(["-n", ns, "get", "cm", "-l", "tier=web", "-o", "name"]);
+      assert.equal(r.stdout.trim(), "configmap/ed");
+      const editor = `${sb.dir}/editor.sh`;
+      writeFileSync(editor, "#!/bin/sh\nsed -i 's/a: one/a: two/' \"$1\"\n", { mode: 0o755 });
+      r = await sb.kubectl(["-n", ns, "edit", "configmap", "ed"], {
+        version,
+        env: { EDITOR: editor, KUBE_EDITOR: editor },
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /configmap\/ed edited/);
+      r = await k(["-n", ns, "get", "cm", "ed", "-o", "jsonpath={.data.a}"]);
+      assert.equal(r.stdout, "two");
+      r = await k(["-n", ns, "run", "waiter", "--image=busybox", "--", "sleep", "3600"]);
+      assert.equal(r.code, 0, r.stderr);
+      r = await k(["-n", ns, "wait", "--for=condition=Ready", "pod/waiter", "--timeout=30s"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /pod\/waiter condition met/);
+      r = await k(["-n", ns, "delete", "pod", "waiter", "--wait=true", "--timeout=30s"]);
+      assert.equal(r.code, 0, r.stderr);
+      r = await k(["-n", ns, "get", "pod", "waiter"]);
+      assert.match(r.stderr, /NotFound/);
     });
 
     test("bad input gets Kubernetes status errors", async () => {

@@ -52,7 +52,7 @@ export interface Sandbox {
   /** Runs the real kubectl (1.33 by default) against the sandbox, with a private HOME. */
   kubectl(
     args: string[],
-    opts?: { version?: "1.33" | "1.27"; input?: string; timeoutMs?: number },
+    opts?: { version?: "1.33" | "1.27"; input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv },
   ): Promise<RunResult>;
   stop(): Promise<void>;
 }
@@ -81,7 +81,8 @@ export async function startSandbox(opts: { virtualNodes?: number } = {}): Promis
     dir,
     kubeconfig,
     client,
-    kubectl: (args, o = {}) => run(KUBECTL(o.version), args, { env, input: o.input, timeoutMs: o.timeoutMs }),
+    kubectl: (args, o = {}) =>
+      run(KUBECTL(o.version), args, { env: { ...env, ...o.env }, input: o.input, timeoutMs: o.timeoutMs }),
     stop: async () => {
       await client.close();
       await stop();

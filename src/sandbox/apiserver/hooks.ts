@@ -142,6 +142,7 @@ const UNDELETABLE_NAMESPACES = new Set(["default", "kube-system", "kube-public"]
 /** Deleting a namespace puts it in Terminating; the namespace controller empties and finalizes it. */
 export function namespaceHooks(): ResourceHooks {
   return {
+    holdsDeletion: (ns) => (ns.spec?.finalizers?.length ?? 0) > 0,
     async delete(rest, def, cur, opts) {
       const name = cur.metadata.name;
       if (UNDELETABLE_NAMESPACES.has(name))

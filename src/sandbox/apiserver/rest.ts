@@ -59,6 +59,8 @@ export interface ResourceHooks {
   onDelete?(obj: any): Op[];
   /** Replaces the generic delete entry (e.g. namespaces enter Terminating). */
   delete?(rest: Rest, def: ResourceDef, cur: any, opts: DeleteOptions): Promise<DeleteResult | undefined>;
+  /** True while something other than metadata.finalizers keeps a deleted object (a namespace's spec.finalizers). */
+  holdsDeletion?(obj: any): boolean;
   /** Runs before defaulting and validation of an update (carry allocated values over). */
   prepareForUpdate?(obj: any, old: any): void;
   /** An etcd lease to attach the stored object to (objects with a TTL, like Events). */
@@ -248,7 +250,8 @@ export class Rest {
     if (
       obj.metadata.deletionTimestamp &&
       !obj.metadata.finalizers?.length &&
-      !(obj.metadata.deletionGracePeriodSeconds > 0)
+      !(obj.metadata.deletionGracePeriodSeconds > 0) &&
+      !hooks.holdsDeletion?.(obj)
     ) {
       const res = await this.store.delete(prefix, cur.key, cur.rv, hooks.onDelete?.(obj) ?? []);
       if (!res.ok) throw this.lostRace(def, cur, res.current);
@@ -276,11 +279,15 @@ export class Rest {
     );
   }
 
-  /** Status writes keep everything but status; main-resource writes keep status. */
+  /** Status writes keep everything but status; main-resource writes keep status; finalize changes spec.finalizers only. */
   private mergeForSubresource(def: ResourceDef, next: any, old: any, subresource: string): any {
-    if (subresource === "status") {
+    if (subresource === "status" || subresource === "finalize") {
       const out = structuredClone(old);
-      out.status = next.status;
+      if (subresource === "status") out.status = next.status;
+      else {
+        out.spec = { ...(out.spec ?? {}), finalizers: next.spec?.finalizers };
+        if (!out.spec.finalizers?.length) delete out.spec.finalizers;
+      }
       out.metadata.resourceVersion = next.metadata.resourceVersion;
       return out;
     }

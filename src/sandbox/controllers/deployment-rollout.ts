@@ -70,7 +70,8 @@ export function revisionOf(obj: KubeObject): number {
   return Number.isInteger(v) && v > 0 ? v : 0;
 }
 
-export const maxRevision = (rss: KubeObject[]): number => rss.reduce((m, rs) => Math.max(m, revisionOf(rs)), 0);
+export const maxRevision = (rss: KubeObject[]): number =>
+  rss.reduce((m, rs) => Math.max(m, revisionOf(rs)), 0);
 
 /** Lowest revision first; equal revisions by creation. */
 export const byRevision = (a: KubeObject, b: KubeObject): number =>
@@ -103,7 +104,8 @@ export function resolveFenceposts(
   return { surge, unavailable };
 }
 
-export const isRollingUpdate = (d: KubeObject): boolean => (d.spec?.strategy?.type ?? "RollingUpdate") === "RollingUpdate";
+export const isRollingUpdate = (d: KubeObject): boolean =>
+  (d.spec?.strategy?.type ?? "RollingUpdate") === "RollingUpdate";
 
 function fenceposts(d: KubeObject): { surge: number; unavailable: number } {
   const ru = d.spec?.strategy?.rollingUpdate ?? {};
@@ -193,7 +195,10 @@ export function oldScaleDownSteps(d: KubeObject, allRSs: KubeObject[], oldRSs: K
 // ------------------------------------------------------------------ scaling
 
 /** The one ReplicaSet with replicas, else the new one or the newest old one; undefined when several are active. */
-export function findActiveOrLatest(newRS: KubeObject | undefined, oldRSs: KubeObject[]): KubeObject | undefined {
+export function findActiveOrLatest(
+  newRS: KubeObject | undefined,
+  oldRSs: KubeObject[],
+): KubeObject | undefined {
   if (!newRS && !oldRSs.length) return undefined;
   const olds = [...oldRSs].sort((a, b) => byCreation(b, a));
   const active = activeReplicaSets([...olds, newRS]);
@@ -261,8 +266,10 @@ export function proportionalSizes(d: KubeObject, rss: KubeObject[]): Map<KubeObj
 
 /** Sets desired-replicas and max-replicas on `rs` (mutates); answers whether anything changed. */
 export function setReplicasAnnotations(rs: KubeObject, desired: number, max: number): boolean {
-  const a = (rs.metadata.annotations ??= {});
-  const changed = a[DESIRED_REPLICAS_ANNOTATION] !== String(desired) || a[MAX_REPLICAS_ANNOTATION] !== String(max);
+  rs.metadata.annotations ??= {};
+  const a = rs.metadata.annotations;
+  const changed =
+    a[DESIRED_REPLICAS_ANNOTATION] !== String(desired) || a[MAX_REPLICAS_ANNOTATION] !== String(max);
   a[DESIRED_REPLICAS_ANNOTATION] = String(desired);
   a[MAX_REPLICAS_ANNOTATION] = String(max);
   return changed;
@@ -270,7 +277,8 @@ export function setReplicasAnnotations(rs: KubeObject, desired: number, max: num
 
 /** Copies the Deployment's own annotations to `rs` (mutates); answers whether anything changed. */
 export function copyDeploymentAnnotations(d: KubeObject, rs: KubeObject): boolean {
-  const a = (rs.metadata.annotations ??= {});
+  rs.metadata.annotations ??= {};
+  const a = rs.metadata.annotations;
   let changed = false;
   for (const [k, v] of Object.entries(d.metadata.annotations ?? {})) {
     if (NOT_COPIED.has(k) || a[k] === v) continue;

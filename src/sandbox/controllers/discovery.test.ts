@@ -41,9 +41,15 @@ const server = () =>
         { name: "namespaces", kind: "Namespace", namespaced: false, verbs: ["get", "list", "delete"] },
       ],
     },
-    "/apis/apps/v1": { resources: [{ name: "deployments", kind: "Deployment", namespaced: true, verbs: VERBS }] },
-    "/apis/example.com/v2": { resources: [{ name: "widgets", kind: "Widget", namespaced: true, verbs: VERBS }] },
-    "/apis/example.com/v1": { resources: [{ name: "widgets", kind: "Widget", namespaced: true, verbs: VERBS }] },
+    "/apis/apps/v1": {
+      resources: [{ name: "deployments", kind: "Deployment", namespaced: true, verbs: VERBS }],
+    },
+    "/apis/example.com/v2": {
+      resources: [{ name: "widgets", kind: "Widget", namespaced: true, verbs: VERBS }],
+    },
+    "/apis/example.com/v1": {
+      resources: [{ name: "widgets", kind: "Widget", namespaced: true, verbs: VERBS }],
+    },
   });
 
 test("discovery lists top-level resources of every group version, marking preferred ones", async () => {

@@ -25,7 +25,8 @@ const SECRET = res("secrets", "Secret");
 const NODE = res("nodes", "Node", false);
 const RESOURCES = new ResourceMap([CM, POD, SECRET, NODE]);
 
-const apiError = (code: number, reason: string) => new KubeApiError("X", "/x", { code, reason, message: reason });
+const apiError = (code: number, reason: string) =>
+  new KubeApiError("X", "/x", { code, reason, message: reason });
 
 /** Objects on a pretend API server with the deletion semantics the garbage collector relies on. */
 class FakeApi implements GcClient {
@@ -62,7 +63,9 @@ class FakeApi implements GcClient {
     const o = this.objects.get(k);
     if (!o) throw apiError(404, "NotFound");
     if (opts.preconditions?.uid && opts.preconditions.uid !== o.metadata.uid) throw apiError(409, "Conflict");
-    const fin = { Foreground: "foregroundDeletion", Orphan: "orphan" }[opts.propagationPolicy ?? ""];
+    const fin = ({ Foreground: "foregroundDeletion", Orphan: "orphan" } as Record<string, string>)[
+      opts.propagationPolicy ?? ""
+    ];
     if (fin) o.metadata.finalizers = [...(o.metadata.finalizers ?? []), fin];
     if (o.metadata.finalizers?.length) o.metadata.deletionTimestamp ??= "2026-01-01T00:00:00Z";
     else this.objects.delete(k);
@@ -165,7 +168,8 @@ test("many dependents of one vanished owner cost one GET of the owner", async ()
   const { api, worker, graph, add } = setup();
   const owner = cm("owner", "o1");
   add(CM, owner);
-  for (let i = 0; i < 5; i++) add(SECRET, cm(`s${i}`, `s${i}`, { ownerReferences: [ownerRef(owner, "ConfigMap")] }));
+  for (let i = 0; i < 5; i++)
+    add(SECRET, cm(`s${i}`, `s${i}`, { ownerReferences: [ownerRef(owner, "ConfigMap")] }));
   api.objects.delete("configmaps/a/owner");
   const queued = graph.forget("o1");
   assert.equal(queued.length, 5);
@@ -178,7 +182,11 @@ test("a dependent with a live owner only loses its dangling references", async (
   const { api, worker, add } = setup();
   const live = cm("live", "o1");
   add(CM, live);
-  const refs = [ownerRef(cm("gone", "g1"), "ConfigMap"), ownerRef(live, "ConfigMap"), ownerRef(cm("gone2", "g2"), "ConfigMap")];
+  const refs = [
+    ownerRef(cm("gone", "g1"), "ConfigMap"),
+    ownerRef(live, "ConfigMap"),
+    ownerRef(cm("gone2", "g2"), "ConfigMap"),
+  ];
   add(SECRET, cm("s", "s1", { ownerReferences: refs }));
   await worker.sync("s1");
   assert.deepEqual(
@@ -189,7 +197,12 @@ test("a dependent with a live owner only loses its dangling references", async (
 
 test("an owner of an unknown kind is retried, not treated as gone", async () => {
   const { api, worker, add } = setup();
-  add(SECRET, cm("s", "s1", { ownerReferences: [{ apiVersion: "example.com/v1", kind: "Widget", name: "w", uid: "w1" }] }));
+  add(
+    SECRET,
+    cm("s", "s1", {
+      ownerReferences: [{ apiVersion: "example.com/v1", kind: "Widget", name: "w", uid: "w1" }],
+    }),
+  );
   await assert.rejects(worker.sync("s1"), UnknownOwnerKindError);
   assert.equal(api.has(SECRET, "a", "s"), true);
 });
@@ -206,7 +219,9 @@ test("foreground: dependents are queued, and the finalizer goes once no blocking
   const { api, worker, graph, queued, add } = setup();
   const owner = cm("owner", "o1");
   add(CM, owner);
-  const pod = { metadata: { name: "p", namespace: "a", uid: "p1", ownerReferences: [ownerRef(owner, "ConfigMap", true)] } };
+  const pod = {
+    metadata: { name: "p", namespace: "a", uid: "p1", ownerReferences: [ownerRef(owner, "ConfigMap", true)] },
+  };
   add(POD, pod);
   add(SECRET, cm("s", "s1", { ownerReferences: [ownerRef(pod, "Pod", true)] }));
   await api.delete(CM, "a", "owner", { propagationPolicy: "Foreground" });
@@ -238,7 +253,10 @@ test("orphan: dependents lose the reference, then the owner loses its finalizer"
   add(CM, owner);
   const other = cm("other", "o2");
   add(CM, other);
-  add(SECRET, cm("s1", "s1", { ownerReferences: [ownerRef(owner, "ConfigMap", true), ownerRef(other, "ConfigMap")] }));
+  add(
+    SECRET,
+    cm("s1", "s1", { ownerReferences: [ownerRef(owner, "ConfigMap", true), ownerRef(other, "ConfigMap")] }),
+  );
   add(SECRET, cm("s2", "s2", { ownerReferences: [ownerRef(owner, "ConfigMap")] }));
   await api.delete(CM, "a", "owner", { propagationPolicy: "Orphan" });
   assert.deepEqual(graph.observe(api.peek(CM, "a", "owner")!, CM), ["o1"]);
@@ -254,7 +272,14 @@ test("orphan: dependents lose the reference, then the owner loses its finalizer"
 test("objects gone from the graph, or being deleted without a policy, are left alone", async () => {
   const { api, worker, add } = setup();
   await worker.sync("nobody");
-  add(SECRET, cm("s", "s1", { deletionTimestamp: "2026-01-01T00:00:00Z", finalizers: ["x/y"], ownerReferences: [ownerRef(cm("g", "g1"), "ConfigMap")] }));
+  add(
+    SECRET,
+    cm("s", "s1", {
+      deletionTimestamp: "2026-01-01T00:00:00Z",
+      finalizers: ["x/y"],
+      ownerReferences: [ownerRef(cm("g", "g1"), "ConfigMap")],
+    }),
+  );
   await worker.sync("s1");
   assert.deepEqual(api.calls, []);
 });

@@ -50,7 +50,11 @@ export interface ClaimPlan {
 }
 
 /** Sorts candidates into owned, to adopt and to release (upstream's ClaimObject rules). */
-export function planClaims(owner: KubeObject, selector: Requirement[] | null, candidates: KubeObject[]): ClaimPlan {
+export function planClaims(
+  owner: KubeObject,
+  selector: Requirement[] | null,
+  candidates: KubeObject[],
+): ClaimPlan {
   const plan: ClaimPlan = { owned: [], adopt: [], release: [] };
   const ownerDeleting = Boolean(owner.metadata.deletionTimestamp);
   for (const obj of candidates) {

@@ -100,7 +100,10 @@ test("a namespaced owner only counts in its dependent's namespace", () => {
   // A cluster-scoped owner counts everywhere.
   g.observe({ metadata: { name: "node1", uid: "n" } }, NODE);
   assert.deepEqual(
-    g.observe(obj("d4", { ns: "b", owners: [{ apiVersion: "v1", kind: "Node", name: "node1", uid: "n" }] }), POD),
+    g.observe(
+      obj("d4", { ns: "b", owners: [{ apiVersion: "v1", kind: "Node", name: "node1", uid: "n" }] }),
+      POD,
+    ),
     [],
   );
   assert.equal(g.get("n")!.namespace, "");
@@ -108,7 +111,10 @@ test("a namespaced owner only counts in its dependent's namespace", () => {
 
 test("nodes keep only what ownership needs", () => {
   const n = nodeFor(
-    { metadata: { name: "p", namespace: "a", uid: "u", labels: { x: "y" } }, spec: { big: "x".repeat(1000) } },
+    {
+      metadata: { name: "p", namespace: "a", uid: "u", labels: { x: "y" } },
+      spec: { big: "x".repeat(1000) },
+    },
     POD,
   );
   assert.deepEqual(Object.keys(n).sort(), [

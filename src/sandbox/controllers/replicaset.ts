@@ -8,7 +8,13 @@ import { isConflict, isNotFound, KubeApiError } from "../../kube/errors.ts";
 import type { EventRecorder } from "../../kube/events.ts";
 import type { SharedInformer } from "../../kube/informer.ts";
 import { fromLabelSelector, matches, type Requirement } from "../../kube/labels.ts";
-import { controllerOf, formatTime, type KubeObject, type OwnerReference, objectKey } from "../../kube/objects.ts";
+import {
+  controllerOf,
+  formatTime,
+  type KubeObject,
+  type OwnerReference,
+  objectKey,
+} from "../../kube/objects.ts";
 import { PODS, REPLICASETS } from "../../kube/resource.ts";
 import { type Controller, type ControllerContext, runQueue, WorkQueue } from "./context.ts";
 import { ControllerExpectations } from "./expectations.ts";
@@ -88,7 +94,11 @@ export function replicaSetStatus(rs: KubeObject, pods: KubeObject[], manageError
  * When the next not-yet-available ready pod turns available (ms from `now`), or undefined
  * when none is waiting for minReadySeconds.
  */
-export function nextAvailableInMs(pods: KubeObject[], minReadySeconds: number, now: number): number | undefined {
+export function nextAvailableInMs(
+  pods: KubeObject[],
+  minReadySeconds: number,
+  now: number,
+): number | undefined {
   if (!minReadySeconds) return undefined;
   let next: number | undefined;
   for (const pod of pods) {
@@ -123,11 +133,16 @@ export class ReplicaSetController implements Controller {
     this.workers = opts.workers ?? 5;
     this.burst = opts.burstReplicas ?? 500;
     this.clock = opts.clock ?? systemClock;
-    this.expectations = new ControllerExpectations({ clock: this.clock, timeoutMs: opts.expectationsTimeoutMs });
+    this.expectations = new ControllerExpectations({
+      clock: this.clock,
+      timeoutMs: opts.expectationsTimeoutMs,
+    });
   }
 
   setup(ctx: ControllerContext): void {
     this.ctx = ctx;
+    // Also drops delayed keys (expectation and deadline timers) when stopped before run().
+    ctx.signal.addEventListener("abort", () => this.queue.shutDown(), { once: true });
     this.recorder = ctx.recorder(REPLICASET_COMPONENT);
     this.replicaSets = ctx.informers.informerFor(REPLICASETS);
     this.pods = ctx.informers.informerFor(PODS);
@@ -156,7 +171,7 @@ export class ReplicaSetController implements Controller {
 
   /** The ReplicaSet a controller reference points at, if it is cached and is the same object. */
   private resolve(namespace: string | undefined, ref: OwnerReference | undefined): KubeObject | undefined {
-    if (!ref || ref.kind !== "ReplicaSet") return undefined;
+    if (ref?.kind !== "ReplicaSet") return undefined;
     const rs = this.replicaSets.get(`${namespace}/${ref.name}`);
     return rs?.metadata.uid === ref.uid ? rs : undefined;
   }
@@ -188,7 +203,8 @@ export class ReplicaSetController implements Controller {
 
   private podUpdated(old: KubeObject, pod: KubeObject): void {
     if (old.metadata.resourceVersion === pod.metadata.resourceVersion) return; // a resync
-    const labelsChanged = JSON.stringify(old.metadata.labels ?? {}) !== JSON.stringify(pod.metadata.labels ?? {});
+    const labelsChanged =
+      JSON.stringify(old.metadata.labels ?? {}) !== JSON.stringify(pod.metadata.labels ?? {});
     if (pod.metadata.deletionTimestamp) {
       // Graceful deletion: the pod no longer counts, so the deletion is observed now.
       this.podDeleted(pod);

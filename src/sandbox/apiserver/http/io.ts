@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
 import { ApiError, errBadRequest } from "../errors.ts";
+import { decodeKubernetesProtobuf, KubernetesProtobufError, PROTOBUF_MEDIA_TYPE } from "../protobuf/index.ts";
 
 /** Upstream's limit on request bodies (3 MiB); etcd would refuse larger values anyway. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -26,9 +27,23 @@ export function mediaType(header: string | undefined): string {
   return (header ?? "").split(";")[0].trim().toLowerCase();
 }
 
-/** Decodes a JSON or YAML object body. */
+const UNKNOWN_FORMAT =
+  "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf";
+
+/** Decodes a JSON, YAML or Kubernetes-protobuf object body. */
 export function decodeObjectBody(contentType: string | undefined, body: Buffer): any {
   const mt = mediaType(contentType);
+  if (!body.length) throw errBadRequest("the body of the request was empty");
+  if (mt === PROTOBUF_MEDIA_TYPE) {
+    // kubectl 1.33's typed generators (create namespace|deployment|configmap|...) send protobuf.
+    try {
+      return decodeKubernetesProtobuf(body);
+    } catch (e) {
+      if (!(e instanceof KubernetesProtobufError)) throw e;
+      if (e.reason === "UnsupportedKind") throw new ApiError(415, "UnsupportedMediaType", e.message);
+      throw errBadRequest(e.message);
+    }
+  }
   const text = body.toString("utf8");
   if (!text.trim()) throw errBadRequest("the body of the request was empty");
   if (mt === "application/yaml" || mt === "application/x-yaml") {
@@ -38,18 +53,8 @@ export function decodeObjectBody(contentType: string | undefined, body: Buffer):
       throw errBadRequest(`error converting YAML to JSON: ${(e as Error).message}`);
     }
   }
-  if (mt === "application/vnd.kubernetes.protobuf")
-    throw new ApiError(
-      415,
-      "UnsupportedMediaType",
-      "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
-    );
   if (mt && mt !== "application/json" && mt !== "*/*")
-    throw new ApiError(
-      415,
-      "UnsupportedMediaType",
-      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
-    );
+    throw new ApiError(415, "UnsupportedMediaType", UNKNOWN_FORMAT);
   try {
     return JSON.parse(text);
   } catch (e) {

@@ -181,7 +181,7 @@ async function eviction(
   sendJson(res, 201, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 });
 }
 
-/** PUT namespaces/x/finalize: only spec.finalizers changes; an emptied, terminating namespace goes. */
+/** PUT namespaces/x/finalize: only spec.finalizers change; a terminating namespace left with none goes. */
 async function finalize(
   req: IncomingMessage,
   res: ServerResponse,
@@ -189,15 +189,10 @@ async function finalize(
   rest: Rest,
 ): Promise<void> {
   const b = decodeObjectBody(req.headers["content-type"], await readBody(req));
-  const finalizers: string[] = b?.spec?.finalizers ?? [];
-  const obj = await rest.mutate(r.def, "", r.name, {}, "", (ns) => {
-    ns.spec = { ...(ns.spec ?? {}), finalizers };
-    if (!finalizers.length) delete ns.spec.finalizers;
+  const obj = await rest.mutate(r.def, "", r.name, {}, "finalize", (ns) => {
+    ns.spec = { ...(ns.spec ?? {}), finalizers: b?.spec?.finalizers ?? [] };
     if (b?.metadata?.resourceVersion) ns.metadata.resourceVersion = b.metadata.resourceVersion;
     return ns;
   });
-  if (obj.metadata.deletionTimestamp && !obj.spec?.finalizers?.length && !obj.metadata.finalizers?.length) {
-    await rest.delete(r.def, "", r.name, {});
-  }
   sendJson(res, 200, obj);
 }
