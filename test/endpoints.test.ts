@@ -9,11 +9,23 @@ import { EndpointsController } from "../src/sandbox/controllers/endpoints.ts";
 import { EndpointSliceController } from "../src/sandbox/controllers/endpointslice.ts";
 import { eventually, runControllers, type Sandbox, startSandbox } from "./support/sandbox.ts";
 
+/** `eventually`, for a value: polls until `fn` answers one (not undefined/false) and returns it. */
+async function until<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs?: number,
+  what?: string,
+): Promise<T> {
+  return (await eventually(fn, timeoutMs, what)) as T;
+}
+
 let sb: Sandbox;
 let stopControllers: (() => Promise<void>) | undefined;
 
 before(async () => {
-  sb = await startSandbox({ virtualNodes: 2 });
+  sb = await startSandbox({
+    virtualNodes: 2,
+    controllers: "*,-endpointslice-controller,-endpoint-controller",
+  });
   stopControllers = await runControllers(sb, [new EndpointSliceController(), new EndpointsController()]);
 });
 after(async () => {
@@ -51,24 +63,13 @@ async function readiness(service: string): Promise<Record<string, boolean>> {
   return out;
 }
 
-/** What `kubectl create service clusterip NAME --tcp=80:PORT` would make. */
-const serviceYaml = (name: string, app: string, port: number) => `
-apiVersion: v1
-kind: Service
-metadata: {name: ${name}, labels: {app: ${name}}}
-spec:
-  selector: {app: ${app}}
-  ports: [{name: 80-${port}, port: 80, targetPort: ${port}}]
-`;
-
 const names = (addrs: any[] | undefined) => (addrs ?? []).map((a) => a.targetRef.name).sort();
 
 test("a Service over three pods gets one slice and an Endpoints object", async () => {
   for (const i of [1, 2, 3]) await kubectl(["run", `demo-${i}`, "--image=nginx", "--labels=app=demo"]);
-  // (kubectl create service speaks protobuf, which the sandbox API server does not.)
-  await kubectl(["apply", "-f", "-"], serviceYaml("demo", "demo", 8080));
+  await kubectl(["create", "service", "clusterip", "demo", "--tcp=80:8080"]);
 
-  const slices = await eventually(
+  const slices = await until(
     async () => {
       const s = await slicesOf("demo");
       return s.length === 1 &&
@@ -97,7 +98,7 @@ test("a Service over three pods gets one slice and an Endpoints object", async (
     assert.equal(ep.targetRef.kind, "Pod");
   }
 
-  const ep = await eventually(async () => {
+  const ep = await until(async () => {
     const e = await endpointsOf("demo");
     return e?.subsets?.[0]?.addresses?.length === 3 ? e : undefined;
   });
@@ -128,13 +129,13 @@ test("a pod turning NotReady is reflected at once, in place", async () => {
   const [before] = await slicesOf("demo");
   const t0 = Date.now();
   await kubectl(["annotate", "pod", "demo-2", "sandbox.raven.io/ready=false"]);
-  await eventually(async () => (await readiness("demo"))["demo-2"] === false, 10_000, "demo-2 not ready");
+  await until(async () => (await readiness("demo"))["demo-2"] === false, 10_000, "demo-2 not ready");
   const elapsed = Date.now() - t0;
   const [after] = await slicesOf("demo");
   assert.equal(after.metadata.name, before.metadata.name, "the slice is updated, not replaced");
   const ep2 = after.endpoints.find((e: any) => e.targetRef.name === "demo-2");
   assert.deepEqual(ep2.conditions, { ready: false, serving: false, terminating: false });
-  const ep = await eventually(async () => {
+  const ep = await until(async () => {
     const e = await endpointsOf("demo");
     return names(e?.subsets?.[0]?.notReadyAddresses).includes("demo-2") ? e : undefined;
   });
@@ -144,12 +145,12 @@ test("a pod turning NotReady is reflected at once, in place", async () => {
   assert.ok(elapsed < 5000, `took ${elapsed} ms`);
 
   await kubectl(["annotate", "pod", "demo-2", "sandbox.raven.io/ready-"]);
-  await eventually(async () => (await readiness("demo"))["demo-2"] === true, 10_000, "demo-2 ready again");
+  await until(async () => (await readiness("demo"))["demo-2"] === true, 10_000, "demo-2 ready again");
 });
 
 test("a deleted pod leaves both objects", async () => {
   await kubectl(["delete", "pod", "demo-3", "--wait=false"]);
-  await eventually(
+  await until(
     async () => {
       const r = await readiness("demo");
       return !("demo-3" in r) && Object.keys(r).length === 2;
@@ -157,7 +158,7 @@ test("a deleted pod leaves both objects", async () => {
     20_000,
     "demo-3 gone from the slice",
   );
-  await eventually(
+  await until(
     async () => {
       const e = await endpointsOf("demo");
       return JSON.stringify(names(e?.subsets?.[0]?.addresses)) === JSON.stringify(["demo-1", "demo-2"]);
@@ -169,23 +170,23 @@ test("a deleted pod leaves both objects", async () => {
 
 test("relabelled pods and selector changes move endpoints", async () => {
   await kubectl(["label", "pod", "demo-1", "app=other", "--overwrite"]);
-  await eventually(
+  await until(
     async () => JSON.stringify(Object.keys(await readiness("demo"))) === '["demo-2"]',
     10_000,
     "demo-1 out",
   );
   await kubectl(["patch", "service", "demo", "--type=merge", "-p", '{"spec":{"selector":{"app":"other"}}}']);
-  await eventually(
+  await until(
     async () => JSON.stringify(Object.keys(await readiness("demo"))) === '["demo-1"]',
     10_000,
     "selector follows",
   );
-  await eventually(async () => {
+  await until(async () => {
     const e = await endpointsOf("demo");
     return JSON.stringify(names(e?.subsets?.[0]?.addresses)) === '["demo-1"]';
   });
   await kubectl(["patch", "service", "demo", "--type=merge", "-p", '{"spec":{"selector":{"app":"demo"}}}']);
-  await eventually(
+  await until(
     async () => JSON.stringify(Object.keys(await readiness("demo"))) === '["demo-2"]',
     10_000,
     "back",
@@ -217,7 +218,7 @@ spec:
   ports: [{name: http, port: 80, targetPort: http, appProtocol: http}]
 `,
   );
-  const slices = await eventually(
+  const slices = await until(
     async () => {
       const s = await slicesOf("web");
       const total = s.reduce((n, x) => n + (x.endpoints?.length ?? 0), 0);
@@ -232,7 +233,7 @@ spec:
   assert.deepEqual(byPort, { 8080: ["web-a", "web-b"], 9090: ["web-c"] });
   assert.deepEqual(slices[0].ports[0].appProtocol, "http");
 
-  const ep = await eventually(async () => {
+  const ep = await until(async () => {
     const e = await endpointsOf("web");
     return e?.subsets?.length === 2 ? e : undefined;
   });
@@ -247,18 +248,18 @@ test("Services without a selector are left alone; deleted Services lose their ob
   const slices = await slicesOf("kubernetes");
   assert.equal(slices.filter((s) => s.metadata.labels?.["endpointslice.kubernetes.io/managed-by"]).length, 0);
 
-  await kubectl(["apply", "-f", "-"], serviceYaml("empty", "nothing", 80));
-  const placeholder = await eventually(async () => (await slicesOf("empty"))[0], 10_000, "placeholder slice");
+  await kubectl(["create", "service", "clusterip", "empty", "--tcp=80:80"]);
+  const placeholder = await until(async () => (await slicesOf("empty"))[0], 10_000, "placeholder slice");
   assert.deepEqual(placeholder.endpoints ?? [], []);
-  await eventually(async () => (await endpointsOf("empty")) !== undefined, 10_000, "empty Endpoints");
+  await until(async () => (await endpointsOf("empty")) !== undefined, 10_000, "empty Endpoints");
 
   await kubectl(["delete", "service", "web", "empty"]);
-  await eventually(
+  await until(
     async () => (await slicesOf("web")).length === 0 && (await slicesOf("empty")).length === 0,
     20_000,
     "slices gone",
   );
-  await eventually(
+  await until(
     async () => (await endpointsOf("web")) === undefined && (await endpointsOf("empty")) === undefined,
     20_000,
     "Endpoints gone",

@@ -51,7 +51,10 @@ const startControllers = async () => {
 };
 
 before(async () => {
-  sb = await startSandbox({ virtualNodes: 1 });
+  sb = await startSandbox({
+    virtualNodes: 1,
+    controllers: "*,-garbagecollector,-namespace-controller,-serviceaccount-controller",
+  });
   await startControllers();
   const crd = await sb.kubectl(["apply", "-f", "-"], { input: WIDGET_CRD });
   assert.equal(crd.code, 0, crd.stderr);

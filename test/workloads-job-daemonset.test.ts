@@ -10,11 +10,20 @@ import { DaemonSetController } from "../src/sandbox/controllers/daemonset.ts";
 import { JobController } from "../src/sandbox/controllers/job.ts";
 import { eventually, runControllers, type Sandbox, startSandbox } from "./support/sandbox.ts";
 
+/** `eventually`, for a value: polls until `fn` answers one (not undefined/false) and returns it. */
+async function until<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs?: number,
+  what?: string,
+): Promise<T> {
+  return (await eventually(fn, timeoutMs, what)) as T;
+}
+
 let sb: Sandbox;
 let stopControllers: (() => Promise<void>) | undefined;
 
 before(async () => {
-  sb = await startSandbox({ virtualNodes: 3 });
+  sb = await startSandbox({ virtualNodes: 3, controllers: "*,-job-controller,-daemonset-controller" });
   stopControllers = await runControllers(sb, [
     // A short failure backoff keeps the backoff-limit test quick; the doubling is unit-tested.
     new JobController({ podFailureBackoffMs: 300 }),
@@ -59,7 +68,7 @@ ${spec}
 
 /** Waits for the Job's next unfinished pod and finishes it with `phase`. */
 async function finishNextPod(job: string, phase: "Succeeded" | "Failed"): Promise<string> {
-  const pod = await eventually(
+  const pod = await until(
     async () =>
       (await podsOf(`batch.kubernetes.io/job-name=${job}`)).find(
         (p) =>
@@ -88,7 +97,7 @@ test("a Job with completions 2, parallelism 1 runs two pods in turn and complete
   // Only one pod at a time: the second appears once the first is done.
   const second = await finishNextPod("twice", "Succeeded");
   assert.notEqual(first, second);
-  const job = await eventually(
+  const job = await until(
     async () => {
       const j = await sb.client.get(JOBS, "default", "twice");
       return condition(j, "Complete")?.status === "True" ? j : undefined;
@@ -119,7 +128,7 @@ test("a Job with completions 2, parallelism 1 runs two pods in turn and complete
   const out = await kubectl(["get", "jobs", "twice"]);
   assert.match(out, /^NAME\s+STATUS\s+COMPLETIONS\s+DURATION\s+AGE\n/);
   assert.match(out, /\ntwice\s+Complete\s+2\/2\s+\S+\s+\d+s\n$/);
-  await eventually(
+  await until(
     async () => {
       const reasons = await eventReasons("Job", "twice");
       return reasons.includes("SuccessfulCreate") && reasons.includes("Completed");
@@ -133,7 +142,7 @@ test("a failing Job retries after a backoff, then fails with BackoffLimitExceede
   await kubectl(["apply", "-f", "-"], jobYaml("flaky", "  backoffLimit: 1"));
   await finishNextPod("flaky", "Failed");
   await finishNextPod("flaky", "Failed");
-  const job = await eventually(
+  const job = await until(
     async () => {
       const j = await sb.client.get(JOBS, "default", "flaky");
       return condition(j, "Failed")?.status === "True" ? j : undefined;
@@ -150,7 +159,7 @@ test("a failing Job retries after a backoff, then fails with BackoffLimitExceede
   }
   assert.equal(condition(job, "Complete"), undefined);
   assert.match(await kubectl(["get", "jobs", "flaky"]), /\nflaky\s+Failed\s+0\/1\s+/);
-  await eventually(
+  await until(
     async () => (await eventReasons("Job", "flaky")).includes("BackoffLimitExceeded"),
     10_000,
     "event",
@@ -173,7 +182,7 @@ spec:
       containers: [{name: work, image: busybox}]
 `,
   );
-  await eventually(
+  await until(
     async () => {
       const j = await sb.client.get(JOBS, "default", "wide");
       return j.status?.active === 2 && j.status?.ready === 2;
@@ -182,7 +191,7 @@ spec:
     "two active, ready pods",
   );
   await kubectl(["patch", "job", "wide", "--type=merge", "-p", '{"spec":{"suspend":true}}']);
-  const job = await eventually(
+  const job = await until(
     async () => {
       const j = await sb.client.get(JOBS, "default", "wide");
       return condition(j, "Suspended")?.status === "True" && !j.status?.active ? j : undefined;
@@ -191,13 +200,13 @@ spec:
     "suspended",
   );
   assert.equal(condition(job, "Suspended").reason, "JobSuspended");
-  await eventually(
+  await until(
     async () => (await podsOf("batch.kubernetes.io/job-name=wide")).length === 0,
     20_000,
     "pods gone",
   );
   await kubectl(["patch", "job", "wide", "--type=merge", "-p", '{"spec":{"suspend":false}}']);
-  await eventually(
+  await until(
     async () => {
       const j = await sb.client.get(JOBS, "default", "wide");
       return condition(j, "Suspended")?.status === "False" && j.status?.active === 2;
@@ -227,7 +236,7 @@ async function agentPods(): Promise<KubeObject[]> {
 test("a DaemonSet runs one pod per qualifying node and follows node labels", async () => {
   await kubectl(["label", "nodes", "--all", "role=edge", "--overwrite"]);
   await kubectl(["apply", "-f", "-"], daemonSetYaml("agent:1"));
-  const pods = await eventually(
+  const pods = await until(
     async () => {
       const p = await agentPods();
       return p.length === 3 && p.every((x) => x.spec?.nodeName && x.status?.phase === "Running")
@@ -251,7 +260,7 @@ test("a DaemonSet runs one pod per qualifying node and follows node labels", asy
       ),
     );
   }
-  const ds = await eventually(
+  const ds = await until(
     async () => {
       const d = await sb.client.get(DAEMONSETS, "kube-system", "agent");
       return d.status?.numberAvailable === 3 ? d : undefined;
@@ -277,7 +286,7 @@ test("a DaemonSet runs one pod per qualifying node and follows node labels", asy
 
   // A node labelled out of the selector loses its pod; labelled back, it gets one again.
   await kubectl(["label", "node", "virtual-node-2", "role=other", "--overwrite"]);
-  await eventually(
+  await until(
     async () => {
       const p = await agentPods();
       return p.length === 2 && !p.some((x) => x.spec?.nodeName === "virtual-node-2");
@@ -285,17 +294,17 @@ test("a DaemonSet runs one pod per qualifying node and follows node labels", asy
     20_000,
     "virtual-node-2 lost its pod",
   );
-  await eventually(
+  await until(
     async () =>
       (await sb.client.get(DAEMONSETS, "kube-system", "agent")).status?.desiredNumberScheduled === 2,
   );
   await kubectl(["label", "node", "virtual-node-2", "role=edge", "--overwrite"]);
-  await eventually(async () => (await agentPods()).length === 3, 20_000, "pod back on virtual-node-2");
+  await until(async () => (await agentPods()).length === 3, 20_000, "pod back on virtual-node-2");
 
   // A deleted pod comes back.
   const victim = (await agentPods())[0];
   await kubectl(["delete", "pod", "-n", "kube-system", victim.metadata.name!, "--wait=false"]);
-  await eventually(
+  await until(
     async () => {
       const p = await agentPods();
       return p.length === 3 && !p.some((x) => x.metadata.name === victim.metadata.name);
@@ -303,7 +312,7 @@ test("a DaemonSet runs one pod per qualifying node and follows node labels", asy
     20_000,
     "deleted pod replaced",
   );
-  await eventually(async () =>
+  await until(async () =>
     (await eventReasons("DaemonSet", "agent", "kube-system")).includes("SuccessfulDelete"),
   );
 });
@@ -316,7 +325,7 @@ test("a template change rolls the DaemonSet node by node", async () => {
   });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /successfully rolled out/);
-  const pods = await eventually(
+  const pods = await until(
     async () => {
       const p = await agentPods();
       return p.length === 3 && p.every((x) => x.spec?.containers[0].image === "agent:2") ? p : undefined;

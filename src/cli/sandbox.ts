@@ -19,6 +19,10 @@ export function sandboxCommand(): Command {
     .option("--dir <dir>", "sandbox directory (state, certificates, logs)", DEFAULT_DIR)
     .option("--virtual-nodes <n>", "register N virtual nodes whose pods run no containers", nonNegative)
     .option("--nodes <n>", "number of nodes that run real containers", nonNegative)
+    .option(
+      "--controllers <list>",
+      'built-in controllers to run: "*" for all, "-name" to leave one out (e.g. "*,-job-controller")',
+    )
     .option("--detach", "return once the sandbox is ready, leaving it running in the background")
     .action(async (o) => {
       const { up } = await import("../sandbox/supervisor.ts");
@@ -27,6 +31,7 @@ export function sandboxCommand(): Command {
         dir: o.dir,
         virtualNodes: o.virtualNodes,
         nodes: o.nodes,
+        controllers: o.controllers,
         detach: o.detach,
         log: createLogger("sandbox"),
       });
@@ -89,9 +94,10 @@ export function sandboxCommand(): Command {
     .description("run the sandbox's built-in controllers (started by 'sandbox up')")
     .option("--dir <dir>", "sandbox directory", DEFAULT_DIR)
     .option("--virtual-nodes <n>", "number of virtual nodes to register", nonNegative, 0)
+    .option("--controllers <list>", 'controllers to run: "*" for all, "-name" to leave one out', "*")
     .action(async (o) => {
       const { runControllerManager } = await import("../sandbox/controllers/run.ts");
-      await runControllerManager({ dir: o.dir, virtualNodes: o.virtualNodes });
+      await runControllerManager({ dir: o.dir, virtualNodes: o.virtualNodes, controllers: o.controllers });
     });
 
   return cmd;

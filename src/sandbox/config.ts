@@ -19,6 +19,8 @@ export interface SandboxConfig {
   externalCidr: string;
   virtualNodes: number;
   nodes: number;
+  /** Built-in controllers to run, kube-controller-manager style: "*" for all, "-name" to leave one out. */
+  controllers: string;
   tokens: Record<string, { token: string; user: string; groups: string[] }>;
 }
 
@@ -82,6 +84,7 @@ export async function loadOrCreateConfig(
     podCidr: saved.podCidr ?? "192.168.0.0/16",
     externalCidr: saved.externalCidr ?? "172.16.0.0/24",
     virtualNodes: saved.virtualNodes ?? 0,
+    controllers: saved.controllers ?? "*",
     nodes: saved.nodes ?? 1,
     tokens,
     ...overrides,

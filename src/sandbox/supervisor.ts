@@ -16,6 +16,7 @@ export interface UpOptions {
   dir: string;
   virtualNodes?: number;
   nodes?: number;
+  controllers?: string;
   detach?: boolean;
   log: Logger;
   /** Where to print the `export KUBECONFIG=...` line. */
@@ -151,6 +152,7 @@ export async function up(opts: UpOptions): Promise<void> {
   const overrides: Partial<SandboxConfig> = {};
   if (opts.virtualNodes !== undefined) overrides.virtualNodes = opts.virtualNodes;
   if (opts.nodes !== undefined) overrides.nodes = opts.nodes;
+  if (opts.controllers !== undefined) overrides.controllers = opts.controllers;
   const cfg = await loadOrCreateConfig(opts.dir, overrides);
   if (opts.detach) return detach(cfg, opts, out);
   const p = paths(cfg.dir);
@@ -199,7 +201,16 @@ export async function up(opts: UpOptions): Promise<void> {
     state.children.apiserver = apiserver.child!.pid!;
     const cm = new Component(
       "controller-manager",
-      ["sandbox", "controller-manager", "--dir", cfg.dir, "--virtual-nodes", String(cfg.virtualNodes)],
+      [
+        "sandbox",
+        "controller-manager",
+        "--dir",
+        cfg.dir,
+        "--virtual-nodes",
+        String(cfg.virtualNodes),
+        "--controllers",
+        cfg.controllers,
+      ],
       join(p.logs, "controller-manager.log"),
       opts.log,
     );

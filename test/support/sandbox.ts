@@ -57,12 +57,24 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
-export async function startSandbox(opts: { virtualNodes?: number } = {}): Promise<Sandbox> {
+export async function startSandbox(
+  opts: { virtualNodes?: number; controllers?: string } = {},
+): Promise<Sandbox> {
   const dir = mkdtempSync(join(tmpdir(), "raven-test-"));
   const home = join(dir, "home");
   const up = await run(
     RAVEN,
-    ["sandbox", "up", "--detach", "--dir", dir, "--virtual-nodes", String(opts.virtualNodes ?? 0)],
+    [
+      "sandbox",
+      "up",
+      "--detach",
+      "--dir",
+      dir,
+      "--virtual-nodes",
+      String(opts.virtualNodes ?? 0),
+      "--controllers",
+      opts.controllers ?? "*",
+    ],
     { timeoutMs: 120_000 },
   );
   const stop = async () => {
@@ -95,12 +107,13 @@ export async function runControllers(sb: Sandbox, controllers: Controller[]): Pr
   const abort = new AbortController();
   const log = createLogger("test-controllers", { level: process.env.RAVEN_LOG_LEVEL ?? "warn" });
   const informers = new SharedInformerFactory(sb.client, { logger: silentLogger });
+  const recorders = makeRecorders(sb.client, log);
   const ctx: ControllerContext = {
     client: sb.client,
     informers,
     log,
     signal: abort.signal,
-    recorder: makeRecorders(sb.client, log),
+    recorder: recorders.recorder,
   };
   for (const c of controllers) c.setup(ctx);
   informers.start(abort.signal);
@@ -109,6 +122,7 @@ export async function runControllers(sb: Sandbox, controllers: Controller[]): Pr
   return async () => {
     abort.abort();
     await running;
+    await recorders.close();
   };
 }
 

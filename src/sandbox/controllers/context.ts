@@ -22,15 +22,27 @@ export interface Controller {
   run(ctx: ControllerContext): Promise<void>;
 }
 
-export function makeRecorders(client: KubeClient, log: Logger): (component: string) => EventRecorder {
+export interface Recorders {
+  recorder(component: string): EventRecorder;
+  /** Stops every recorder (pending events are dropped). */
+  close(): Promise<void>;
+}
+
+/** One event recorder per component, created on first use. */
+export function makeRecorders(client: KubeClient, log: Logger): Recorders {
   const recorders = new Map<string, EventRecorder>();
-  return (component) => {
-    let r = recorders.get(component);
-    if (!r) {
-      r = new EventRecorder({ sink: kubeEventSink(client), component, logger: log, maxQueue: 5000 });
-      recorders.set(component, r);
-    }
-    return r;
+  return {
+    recorder(component) {
+      let r = recorders.get(component);
+      if (!r) {
+        r = new EventRecorder({ sink: kubeEventSink(client), component, logger: log, maxQueue: 5000 });
+        recorders.set(component, r);
+      }
+      return r;
+    },
+    async close() {
+      await Promise.all([...recorders.values()].map((r) => r.close()));
+    },
   };
 }
 

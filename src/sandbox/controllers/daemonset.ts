@@ -88,6 +88,8 @@ export class DaemonSetController implements Controller {
       onUpdate: (_o, ds) => enqueue(objectKey(ds)),
       onDelete: (ds) => {
         this.expectations.forget(objectKey(ds));
+        for (const k of this.failedBackoff.keys())
+          if (k.startsWith(`${ds.metadata.uid}/`)) this.failedBackoff.delete(k);
         enqueue(objectKey(ds));
       },
     });

@@ -99,7 +99,7 @@ export function isScalingEvent(d: KubeObject, rsList: KubeObject[]): boolean {
 }
 
 export class DeploymentController implements Controller {
-  readonly name = "deployment";
+  readonly name = "deployment-controller";
   private readonly queue = new WorkQueue();
   private readonly workers: number;
   private readonly clock: Clock;

@@ -118,7 +118,7 @@ function isNamespaceTerminating(err: unknown): boolean {
 }
 
 export class ReplicaSetController implements Controller {
-  readonly name = "replicaset";
+  readonly name = "replicaset-controller";
   readonly expectations: ControllerExpectations;
   private readonly queue = new WorkQueue();
   private readonly workers: number;

@@ -4,34 +4,37 @@ import { KubeClient } from "../../kube/client.ts";
 import { SharedInformerFactory } from "../../kube/informer-factory.ts";
 import { createLogger } from "../../util/log.ts";
 import { paths, readConfig } from "../config.ts";
-import { type Controller, type ControllerContext, makeRecorders } from "./context.ts";
-import { builtinControllers } from "./registry.ts";
+import { type ControllerContext, makeRecorders } from "./context.ts";
+import { builtinControllers, selectControllers } from "./registry.ts";
 
 export interface ControllerManagerOptions {
   dir: string;
   virtualNodes: number;
+  /** kube-controller-manager style selection: "*", "name", "-name". */
+  controllers: string;
 }
 
 export async function runControllerManager(opts: ControllerManagerOptions): Promise<void> {
   const cfg = readConfig(opts.dir);
   if (!cfg) throw new Error(`no sandbox config in ${opts.dir}`);
   const log = createLogger("controller-manager");
+  const controllers = selectControllers(
+    builtinControllers({ virtualNodes: opts.virtualNodes, portAnnotation: "raven.io/port" }),
+    opts.controllers,
+  );
   const client = await KubeClient.fromKubeConfig({
     path: paths(cfg.dir).componentKubeconfig("controller-manager"),
   });
   const abort = new AbortController();
   const informers = new SharedInformerFactory(client, { logger: log });
+  const recorders = makeRecorders(client, log);
   const ctx: ControllerContext = {
     client,
     informers,
     log,
     signal: abort.signal,
-    recorder: makeRecorders(client, log),
+    recorder: recorders.recorder,
   };
-  const controllers: Controller[] = builtinControllers({
-    virtualNodes: opts.virtualNodes,
-    portAnnotation: "raven.io/port",
-  });
   for (const c of controllers) c.setup(ctx);
   informers.start(abort.signal);
   await informers.waitForCacheSync(abort.signal);
@@ -51,6 +54,7 @@ export async function runControllerManager(opts: ControllerManagerOptions): Prom
       }),
     ),
   );
+  await recorders.close();
   await client.close();
   process.exit(0);
 }

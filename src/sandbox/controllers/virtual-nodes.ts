@@ -183,6 +183,8 @@ export class VirtualNodes implements Controller {
       }
       return;
     }
+    // A finished pod stays finished (a kubelet never revives one).
+    if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") return;
     const status = this.desiredStatus(pod);
     if (JSON.stringify(stripTimes(status)) === JSON.stringify(stripTimes(pod.status ?? {}))) return;
     try {
