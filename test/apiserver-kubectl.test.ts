@@ -28,6 +28,31 @@ spec:
     app: demo
 `;
 
+const DEMO_DEPLOYMENT = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: demo
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app: demo
+  template:
+    metadata:
+      labels:
+        app: demo
+    spec:
+      containers:
+      - name: nginx
+        image: nginx
+        resources:
+          requests:
+            cpu: 100m
+            memory: 100Mi
+        ports:
+        - containerPort: 80
+`;
+
 const probeDeployment = (port: number) => `apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -137,6 +162,50 @@ for (const version of ["1.33", "1.27"] as const) {
       assert.equal(r.stdout, ip, "the ClusterIP survives the patch");
       r = await k(["-n", ns, "delete", "service", "demo"]);
       assert.match(r.stdout, /service "demo" deleted/);
+    });
+
+    test("seed 001 walkthrough: the demo Deployment's pods outlive the Service and go with the Deployment", async () => {
+      let r = await k(["-n", ns, "create", "-f", "-"], DEMO_DEPLOYMENT);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /deployment.apps\/demo created/);
+      r = await k(["-n", ns, "create", "-f", "-"], DEMO_SERVICE);
+      assert.equal(r.code, 0, r.stderr);
+      const pods = await eventually(
+        async () => {
+          const out = (await k(["-n", ns, "get", "pods", "--no-headers"])).stdout
+            .trim()
+            .split("\n")
+            .filter(Boolean);
+          return out.length === 3 && out.every((l) => /\s1\/1\s+Running\s/.test(l)) ? out : undefined;
+        },
+        30_000,
+        "3 running demo pods",
+      );
+      for (const line of pods)
+        assert.match(line, /^demo-\d+-[a-z0-9]{5}\s/, "pod names like demo-914545731-ralez");
+      r = await k(["-n", ns, "get", "deploy", "demo"]);
+      assert.match(r.stdout, /demo\s+3\/3\s+3\s+3\s/);
+      await eventually(
+        async () =>
+          (
+            await k(["-n", ns, "get", "endpoints", "demo", "-o", "jsonpath={.subsets[0].addresses[*].ip}"])
+          ).stdout
+            .split(" ")
+            .filter(Boolean).length === 3,
+        20_000,
+        "3 endpoints",
+      );
+      r = await k(["-n", ns, "delete", "service", "demo"]);
+      assert.match(r.stdout, /service "demo" deleted/);
+      r = await k(["-n", ns, "get", "pods", "--no-headers"]);
+      assert.equal(r.stdout.trim().split("\n").length, 3, "deleting the Service leaves the pods");
+      r = await k(["-n", ns, "delete", "deployment", "demo"]);
+      assert.match(r.stdout, /deployment.apps "demo" deleted/);
+      await eventually(
+        async () => (await k(["-n", ns, "get", "pods,rs", "--no-headers"])).stdout.trim() === "",
+        30_000,
+        "no pods or ReplicaSets",
+      );
     });
 
     test("seed 004: the probe Deployment is applied, re-applied with port 8080 and explained", async () => {
@@ -296,6 +365,22 @@ test("a stale resourceVersion conflicts, an oversized object is refused, and the
     })
     .catch((e) => e);
   assert.equal(bad.code, 400);
+  const malformed: any = await sb.client
+    .raw("POST", "/api/v1/namespaces/default/configmaps", '{"metadata": {"name": "x"', {
+      contentType: "application/json",
+    })
+    .catch((e) => e);
+  assert.equal(malformed.code, 400);
+  assert.match(malformed.message, /not valid JSON/);
+  const badYaml: any = await sb.client
+    .raw("POST", "/api/v1/namespaces/default/configmaps", "metadata: {name: [x", {
+      contentType: "application/yaml",
+    })
+    .catch((e) => e);
+  assert.equal(badYaml.code, 400);
+  assert.match(badYaml.message, /error converting YAML to JSON/);
+  const unknown: any = await sb.client.raw("GET", "/api/v1/namespaces/default/widgets").catch((e) => e);
+  assert.equal(unknown.code, 404);
   const got = (await sb.client.get(
     { group: "", version: "v1", plural: "configmaps", namespaced: true },
     "default",

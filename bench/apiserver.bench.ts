@@ -1,6 +1,6 @@
 // Benchmark of the sandbox API server: create throughput and watch-delivery latency at a few
 // client concurrency levels, and the memory of the API server and etcd. Prints JSON and a
-// markdown table. Usage: node bench/apiserver.ts [--objects N] [--out docs/bench-apiserver.json]
+// markdown table. Usage: node bench/apiserver.bench.ts [--objects N] [--out docs/bench-apiserver.json]
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { KubeClient } from "../src/kube/client.ts";
