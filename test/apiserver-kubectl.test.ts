@@ -181,7 +181,7 @@ for (const version of ["1.33", "1.27"] as const) {
         30_000,
         "3 running demo pods",
       );
-      for (const line of pods)
+      for (const line of pods ?? [])
         assert.match(line, /^demo-\d+-[a-z0-9]{5}\s/, "pod names like demo-914545731-ralez");
       r = await k(["-n", ns, "get", "deploy", "demo"]);
       assert.match(r.stdout, /demo\s+3\/3\s+3\s+3\s/);
