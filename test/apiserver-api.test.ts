@@ -357,3 +357,37 @@ test("custom resources: schema defaults and validation, status subresource, prin
   const gone: any = await sb.client.get(GADGETS, "default", "g1").catch((e) => e);
   assert.equal(gone.code, 404, "the CRD's objects went with it");
 });
+
+test("pods on a node delete gracefully: marked for their grace period, removed by a zero-grace delete", async () => {
+  // A node nobody runs, so nothing finishes the termination for us.
+  await sb.client.create(PODS, {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "graceful", namespace: "default" },
+    spec: { nodeName: "ghost", terminationGracePeriodSeconds: 45, containers: [{ name: "c", image: "x" }] },
+  });
+  await sb.client.delete(PODS, "default", "graceful");
+  const marked: any = await sb.client.get(PODS, "default", "graceful");
+  assert.equal(marked.metadata.deletionGracePeriodSeconds, 45);
+  const deadline = Date.parse(marked.metadata.deletionTimestamp) - Date.now();
+  assert.ok(deadline > 30_000 && deadline <= 46_000, `deletionTimestamp ${deadline} ms ahead`);
+  await sb.client.delete(PODS, "default", "graceful", { gracePeriodSeconds: 10 });
+  assert.equal(
+    ((await sb.client.get(PODS, "default", "graceful")) as any).metadata.deletionGracePeriodSeconds,
+    10,
+    "a shorter grace period wins",
+  );
+  const r = await sb.kubectl(["delete", "pod", "graceful", "--grace-period=0", "--force"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /pod "graceful" force deleted/);
+  assert.equal(((await sb.client.get(PODS, "default", "graceful").catch((e) => e)) as any).code, 404);
+  // An unscheduled pod has nothing to wait for.
+  await sb.client.create(PODS, {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "unbound", namespace: "default" },
+    spec: { schedulerName: "nobody", containers: [{ name: "c", image: "x" }] },
+  });
+  await sb.client.delete(PODS, "default", "unbound");
+  assert.equal(((await sb.client.get(PODS, "default", "unbound").catch((e) => e)) as any).code, 404);
+});
