@@ -18,7 +18,11 @@ let stopControllers: (() => Promise<void>) | undefined;
  * run its own copies (two ReplicaSet controllers would each create the missing pods).
  */
 function controllerManagerSelection(mine: Controller[]): string {
-  const registered = new Set(builtinControllers({ virtualNodes: 0, portAnnotation: "" }).map((c) => c.name));
+  const registered = new Set(
+    builtinControllers({ virtualNodes: 0, portAnnotation: "", waitForPortAnnotation: false }).map(
+      (c) => c.name,
+    ),
+  );
   return ["*", ...mine.filter((c) => registered.has(c.name)).map((c) => `-${c.name}`)].join(",");
 }
 

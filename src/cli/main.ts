@@ -1,5 +1,7 @@
 // The `raven` command. Subcommands load their modules lazily so `--help` stays fast.
 import { Command } from "commander";
+import { controllerCommand } from "./controller.ts";
+import { netCommand } from "./net.ts";
 import { sandboxCommand } from "./sandbox.ts";
 
 const program = new Command()
@@ -8,6 +10,8 @@ const program = new Command()
   .showHelpAfterError();
 
 program.addCommand(sandboxCommand());
+program.addCommand(controllerCommand());
+program.addCommand(netCommand());
 
 program.parseAsync(process.argv).catch((err: Error) => {
   process.stderr.write(`error: ${err.message}\n`);

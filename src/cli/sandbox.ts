@@ -1,5 +1,5 @@
 // `raven sandbox ...`: the local cluster.
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { DEFAULT_DIR } from "../sandbox/config.ts";
 
 const nonNegative = (v: string): number => {
@@ -23,6 +23,13 @@ export function sandboxCommand(): Command {
       "--controllers <list>",
       'built-in controllers to run: "*" for all, "-name" to leave one out (e.g. "*,-job-controller")',
     )
+    .addOption(
+      new Option(
+        "--backend <name>",
+        'SDN backend raven-controller runs with ("none": no raven-controller)',
+      ).choices(["embedded", "none"]),
+    )
+    .option("--audit", "write DIR/logs/audit.log: one line per API request (user, verb, resource)")
     .option("--detach", "return once the sandbox is ready, leaving it running in the background")
     .action(async (o) => {
       const { up } = await import("../sandbox/supervisor.ts");
@@ -32,6 +39,8 @@ export function sandboxCommand(): Command {
         virtualNodes: o.virtualNodes,
         nodes: o.nodes,
         controllers: o.controllers,
+        backend: o.backend,
+        audit: o.audit,
         detach: o.detach,
         log: createLogger("sandbox"),
       });
@@ -95,9 +104,15 @@ export function sandboxCommand(): Command {
     .option("--dir <dir>", "sandbox directory", DEFAULT_DIR)
     .option("--virtual-nodes <n>", "number of virtual nodes to register", nonNegative, 0)
     .option("--controllers <list>", 'controllers to run: "*" for all, "-name" to leave one out', "*")
+    .option("--wait-for-port-annotation", "virtual pods wait for Raven's port annotation for their IP")
     .action(async (o) => {
       const { runControllerManager } = await import("../sandbox/controllers/run.ts");
-      await runControllerManager({ dir: o.dir, virtualNodes: o.virtualNodes, controllers: o.controllers });
+      await runControllerManager({
+        dir: o.dir,
+        virtualNodes: o.virtualNodes,
+        controllers: o.controllers,
+        waitForPortAnnotation: Boolean(o.waitForPortAnnotation),
+      });
     });
 
   return cmd;

@@ -21,6 +21,12 @@ export interface SandboxConfig {
   nodes: number;
   /** Built-in controllers to run, kube-controller-manager style: "*" for all, "-name" to leave one out. */
   controllers: string;
+  /** The SDN backend raven-controller runs with, or "none" to run no raven-controller. */
+  backend: "embedded" | "none";
+  /** raven-controller's /healthz and /metrics port. */
+  ravenMetricsPort: number;
+  /** Write logs/audit.log (one line per API request: user, verb, resource). */
+  audit: boolean;
   tokens: Record<string, { token: string; user: string; groups: string[] }>;
 }
 
@@ -85,6 +91,9 @@ export async function loadOrCreateConfig(
     externalCidr: saved.externalCidr ?? "172.16.0.0/24",
     virtualNodes: saved.virtualNodes ?? 0,
     controllers: saved.controllers ?? "*",
+    backend: saved.backend ?? "embedded",
+    ravenMetricsPort: await portOr(saved.ravenMetricsPort),
+    audit: saved.audit ?? false,
     nodes: saved.nodes ?? 1,
     tokens,
     ...overrides,

@@ -18,6 +18,7 @@ export async function runApiServer(dir: string): Promise<void> {
     keyFile: pki.serverKey,
     tokenFile: p.tokens,
     serviceCidr: cfg.serviceCidr,
+    auditLog: cfg.audit ? join(p.logs, "audit.log") : undefined,
     log,
   });
   await server.start();

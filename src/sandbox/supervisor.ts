@@ -17,6 +17,8 @@ export interface UpOptions {
   virtualNodes?: number;
   nodes?: number;
   controllers?: string;
+  backend?: SandboxConfig["backend"];
+  audit?: boolean;
   detach?: boolean;
   log: Logger;
   /** Where to print the `export KUBECONFIG=...` line. */
@@ -153,6 +155,8 @@ export async function up(opts: UpOptions): Promise<void> {
   if (opts.virtualNodes !== undefined) overrides.virtualNodes = opts.virtualNodes;
   if (opts.nodes !== undefined) overrides.nodes = opts.nodes;
   if (opts.controllers !== undefined) overrides.controllers = opts.controllers;
+  if (opts.backend !== undefined) overrides.backend = opts.backend;
+  if (opts.audit !== undefined) overrides.audit = opts.audit;
   const cfg = await loadOrCreateConfig(opts.dir, overrides);
   if (opts.detach) return detach(cfg, opts, out);
   const p = paths(cfg.dir);
@@ -210,6 +214,8 @@ export async function up(opts: UpOptions): Promise<void> {
         String(cfg.virtualNodes),
         "--controllers",
         cfg.controllers,
+        // With Raven as the network, a virtual pod gets its IP from Raven's port, as with a CNI.
+        ...(cfg.backend === "none" ? [] : ["--wait-for-port-annotation"]),
       ],
       join(p.logs, "controller-manager.log"),
       opts.log,
@@ -217,6 +223,32 @@ export async function up(opts: UpOptions): Promise<void> {
     components.push(cm);
     cm.start();
     state.children["controller-manager"] = cm.child!.pid!;
+    if (cfg.backend !== "none") {
+      const raven = new Component(
+        "raven-controller",
+        [
+          "controller",
+          "--kubeconfig",
+          p.componentKubeconfig("raven-controller"),
+          "--backend",
+          cfg.backend,
+          "--install-crds",
+          "--pod-cidr",
+          cfg.podCidr,
+          "--service-cidr",
+          cfg.serviceCidr,
+          "--external-cidr",
+          cfg.externalCidr,
+          "--listen",
+          `127.0.0.1:${cfg.ravenMetricsPort}`,
+        ],
+        join(p.logs, "raven-controller.log"),
+        opts.log,
+      );
+      components.push(raven);
+      raven.start();
+      state.children["raven-controller"] = raven.child!.pid!;
+    }
     state.ready = true;
     saveState();
     out(`export KUBECONFIG=${p.kubeconfig}`);

@@ -57,8 +57,9 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
+/** A sandbox for a test; without `backend`, no raven-controller runs (tests of the cluster itself). */
 export async function startSandbox(
-  opts: { virtualNodes?: number; controllers?: string } = {},
+  opts: { virtualNodes?: number; controllers?: string; backend?: "embedded" | "none" } = {},
 ): Promise<Sandbox> {
   const dir = mkdtempSync(join(tmpdir(), "raven-test-"));
   const home = join(dir, "home");
@@ -74,6 +75,8 @@ export async function startSandbox(
       String(opts.virtualNodes ?? 0),
       "--controllers",
       opts.controllers ?? "*",
+      "--backend",
+      opts.backend ?? "none",
     ],
     { timeoutMs: 120_000 },
   );

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { Counter, Gauge, Histogram, Registry as MetricsRegistry } from "prom-client";
 import { EtcdClient } from "../etcd/client.ts";
 import { ServiceAllocator } from "./allocators.ts";
+import { AuditLog } from "./audit.ts";
 import { isPublicPath, TokenAuthenticator } from "./auth.ts";
 import { bootstrap } from "./bootstrap.ts";
 import {
@@ -31,6 +32,7 @@ import {
 } from "./hooks.ts";
 import { sendError, sendJson } from "./http/io.ts";
 import { ResourceHandler } from "./http/resource-handler.ts";
+import { requestInfo } from "./http/request-info.ts";
 import { route } from "./http/routes.ts";
 import { noStreamer, type PodStreamer } from "./http/subresources.ts";
 import { OpenApiServer } from "./openapi-serving.ts";
@@ -50,6 +52,8 @@ export interface ApiServerOptions {
   tokenFile: string;
   serviceCidr: string;
   log: Logger;
+  /** Append an audit line per resource request to this file. */
+  auditLog?: string;
   /** Finds who serves log/exec/portforward for a pod's node (set by the sandbox). */
   streamerFor?: (pod: any) => PodStreamer | undefined;
 }
@@ -68,6 +72,7 @@ export class ApiServer {
   private readonly auth: TokenAuthenticator;
   private server?: Server;
   private readonly cleaning = new Set<string>();
+  private readonly auditLog?: AuditLog;
   private readonly metrics = new MetricsRegistry();
   private readonly requests: Counter;
   private readonly latency: Histogram;
@@ -106,6 +111,7 @@ export class ApiServer {
     });
     this.openapi = new OpenApiServer(this.registry);
     this.auth = TokenAuthenticator.fromFile(opts.tokenFile);
+    if (opts.auditLog) this.auditLog = new AuditLog(opts.auditLog);
     this.requests = new Counter({
       name: "apiserver_request_total",
       help: "Requests by verb, resource and HTTP code",
@@ -162,6 +168,7 @@ export class ApiServer {
       await new Promise<void>((r) => this.server!.close(() => r()));
     }
     await this.etcd.close();
+    await this.auditLog?.close();
   }
 
   private onCrdsChanged(): void {
@@ -184,6 +191,12 @@ export class ApiServer {
     return isPublicPath(path) || this.auth.authenticate(req) !== undefined;
   }
 
+  private audit(req: IncomingMessage, url: URL, code: number): void {
+    if (!this.auditLog) return;
+    const info = requestInfo(req.method ?? "GET", route(this.registry, url.pathname), url.searchParams);
+    if (info) this.auditLog.record({ user: this.auth.authenticate(req)?.name ?? "system:anonymous", code, ...info });
+  }
+
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     const url = new URL(req.url ?? "/", "https://localhost");
@@ -200,6 +213,7 @@ export class ApiServer {
       }
     } finally {
       const verb = isWatch ? "WATCH" : (req.method ?? "GET");
+      this.audit(req, url, res.statusCode);
       if (isWatch) {
         this.watchers.inc();
         res.once("close", () => this.watchers.dec());

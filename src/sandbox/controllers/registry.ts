@@ -15,6 +15,7 @@ import { VirtualNodes } from "./virtual-nodes.ts";
 export interface BuiltinOptions {
   virtualNodes: number;
   portAnnotation: string;
+  waitForPortAnnotation: boolean;
 }
 
 export function builtinControllers(o: BuiltinOptions): Controller[] {
@@ -23,7 +24,7 @@ export function builtinControllers(o: BuiltinOptions): Controller[] {
     new VirtualNodes({
       count: o.virtualNodes,
       portAnnotation: o.portAnnotation,
-      waitForPortAnnotation: false,
+      waitForPortAnnotation: o.waitForPortAnnotation,
     }),
     new ReplicaSetController(),
     new DeploymentController(),

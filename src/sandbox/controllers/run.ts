@@ -12,6 +12,7 @@ export interface ControllerManagerOptions {
   virtualNodes: number;
   /** kube-controller-manager style selection: "*", "name", "-name". */
   controllers: string;
+  waitForPortAnnotation: boolean;
 }
 
 export async function runControllerManager(opts: ControllerManagerOptions): Promise<void> {
@@ -19,7 +20,11 @@ export async function runControllerManager(opts: ControllerManagerOptions): Prom
   if (!cfg) throw new Error(`no sandbox config in ${opts.dir}`);
   const log = createLogger("controller-manager");
   const controllers = selectControllers(
-    builtinControllers({ virtualNodes: opts.virtualNodes, portAnnotation: "raven.io/port" }),
+    builtinControllers({
+      virtualNodes: opts.virtualNodes,
+      portAnnotation: "raven.io/port",
+      waitForPortAnnotation: opts.waitForPortAnnotation,
+    }),
     opts.controllers,
   );
   const client = await KubeClient.fromKubeConfig({

@@ -157,7 +157,8 @@ export class VirtualNodes implements Controller {
 
   private podIp(pod: any): string | undefined {
     const fromPort = ipFromPortAnnotation(pod.metadata.annotations?.[this.opts.portAnnotation]);
-    if (fromPort || this.opts.waitForPortAnnotation) return fromPort;
+    // hostNetwork pods never get a port: they use the node's network, so they need not wait.
+    if (fromPort || (this.opts.waitForPortAnnotation && !pod.spec?.hostNetwork)) return fromPort;
     let ip = this.fallback.get(pod.metadata.uid);
     if (!ip) {
       const n = this.nextFallback++;

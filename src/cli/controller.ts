@@ -1,0 +1,60 @@
+// `raven controller`: runs raven-controller against any Kubernetes API server.
+import { Command, InvalidArgumentError, Option } from "commander";
+
+const cidr = (v: string): string => {
+  if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(v))
+    throw new InvalidArgumentError("must be an IPv4 CIDR like 192.168.0.0/16");
+  return v;
+};
+const positive = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a positive integer");
+  return n;
+};
+
+export function controllerCommand(): Command {
+  return new Command("controller")
+    .description(
+      "run raven-controller: pods become ports, Services become load balancers, external IPs become floating IPs",
+    )
+    .option("--kubeconfig <file>", "kubeconfig to use (default: $KUBECONFIG, ~/.kube/config)")
+    .option("--in-cluster", "use the pod's service account (when running in a cluster)")
+    .addOption(new Option("--backend <name>", "SDN backend").choices(["embedded"]).default("embedded"))
+    .option("--install-crds", "create or update the raven.io CRDs at start (embedded backend)")
+    .option("--annotation-prefix <prefix>", "prefix of the annotation keys", "raven.io")
+    .addOption(
+      new Option(
+        "--annotation-names <style>",
+        'annotation key names: "raven" (port, subnet, lb-vip, ...) or "kuryr" (neutron-port, neutron-subnet, neutron-vip, ...)',
+      )
+        .choices(["raven", "kuryr"])
+        .default("raven"),
+    )
+    .option("--pod-cidr <cidr>", "range namespace subnets are carved from", cidr, "192.168.0.0/16")
+    .option(
+      "--namespace-prefix-length <n>",
+      "size of each namespace's subnet carved from --pod-cidr",
+      positive,
+      24,
+    )
+    .option("--default-namespace-cidr <cidr>", "the default namespace's subnet", cidr, "192.168.0.0/24")
+    .option("--service-cidr <cidr>", "the Services' ClusterIP range (VIP subnet)", cidr, "10.0.0.0/24")
+    .option(
+      "--external-cidr <cidr>",
+      "floating IP range; externalIPs outside it are ignored",
+      cidr,
+      "172.16.0.0/24",
+    )
+    .option("--pod-workers <n>", "concurrent pod reconciles", positive, 16)
+    .option("--service-workers <n>", "concurrent Service reconciles", positive, 8)
+    .option("--no-leader-elect", "run without leader election (a single replica)")
+    .option("--leader-elect-namespace <ns>", "namespace of the leader Lease", "kube-system")
+    .option("--leader-elect-name <name>", "name of the leader Lease", "raven-controller")
+    .option("--identity <id>", "this replica's identity in the Lease (default: host_pid)")
+    .option("--lease-duration <seconds>", "leader lease duration", positive, 15)
+    .option("--listen <host:port>", "address for /healthz, /readyz and /metrics", "127.0.0.1:9464")
+    .action(async (o) => {
+      const { runControllerCommand } = await import("../controller/main.ts");
+      await runControllerCommand(o);
+    });
+}

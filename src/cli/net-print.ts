@@ -1,0 +1,54 @@
+// Reads the embedded backend's state once and prints one listing.
+import { KubeClient } from "../kube/client.ts";
+import { SharedInformerFactory } from "../kube/informer-factory.ts";
+import { silentLogger } from "../kube/log.ts";
+import { EmbeddedBackend } from "../sdn/embedded/backend.ts";
+import { boxTable, filterRows, type ListingKind, listing } from "../sdn/listing.ts";
+
+export interface PrintOptions {
+  namespace?: string;
+  name?: string;
+  column: string[];
+  output: "table" | "json";
+  kubeconfig?: string;
+}
+
+export async function printListing(kind: ListingKind, o: PrintOptions): Promise<void> {
+  const client = await KubeClient.fromKubeConfig({ path: o.kubeconfig });
+  const abort = new AbortController();
+  const informers = new SharedInformerFactory(client, { logger: silentLogger });
+  const backend = new EmbeddedBackend({
+    client,
+    informers,
+    podCidr: "192.168.0.0/16",
+    namespaceSubnetPrefix: 24,
+    reservedCidrs: [],
+  });
+  try {
+    const started = backend.start(abort.signal);
+    informers.start(abort.signal);
+    if (!(await started)) throw new Error("could not read the raven.io resources");
+    const l = filterRows(listing(backend.inventory(), kind), { namespace: o.namespace, name: o.name });
+    if (o.output === "json") {
+      process.stdout.write(
+        `${JSON.stringify(
+          l.rows.map((r) => r.cells),
+          null,
+          2,
+        )}\n`,
+      );
+      return;
+    }
+    const columns = o.column.length ? o.column : l.columns;
+    process.stdout.write(
+      boxTable(
+        columns,
+        l.rows.map((r) => r.cells),
+      ),
+    );
+  } finally {
+    abort.abort();
+    await backend.stop();
+    await client.close();
+  }
+}

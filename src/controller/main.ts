@@ -1,0 +1,86 @@
+// Process wiring for `raven controller`: options -> runController, signals, exit codes.
+import { createLogger } from "../util/log.ts";
+import { DEFAULT_CONFIG } from "./context.ts";
+import { runController } from "./run.ts";
+
+export interface ControllerCommandOptions {
+  kubeconfig?: string;
+  inCluster?: boolean;
+  backend: "embedded";
+  installCrds?: boolean;
+  annotationPrefix: string;
+  annotationNames: "raven" | "kuryr";
+  podCidr: string;
+  namespacePrefixLength: number;
+  defaultNamespaceCidr: string;
+  serviceCidr: string;
+  externalCidr: string;
+  podWorkers: number;
+  serviceWorkers: number;
+  leaderElect: boolean;
+  leaderElectNamespace: string;
+  leaderElectName: string;
+  identity?: string;
+  leaseDuration: number;
+  listen: string;
+}
+
+export async function runControllerCommand(o: ControllerCommandOptions): Promise<void> {
+  const log = createLogger("raven-controller");
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+  const config = {
+    ...DEFAULT_CONFIG,
+    podCidr: o.podCidr,
+    namespacePrefixLength: o.namespacePrefixLength,
+    defaultNamespaceCidr: o.defaultNamespaceCidr,
+    serviceCidr: o.serviceCidr,
+    externalCidr: o.externalCidr,
+    podWorkers: o.podWorkers,
+    serviceWorkers: o.serviceWorkers,
+  };
+  try {
+    await runController(
+      {
+        kubeconfig: o.inCluster ? { inCluster: true } : { path: o.kubeconfig },
+        config,
+        annotationPrefix: o.annotationPrefix,
+        annotationNaming: o.annotationNames,
+        backend: async (client, informers, logger) => {
+          const { EmbeddedBackend } = await import("../sdn/embedded/backend.ts");
+          if (o.installCrds) {
+            const { installCrds } = await import("../sdn/embedded/crds.ts");
+            await installCrds(client);
+          }
+          return new EmbeddedBackend({
+            client,
+            informers,
+            podCidr: config.podCidr,
+            namespaceSubnetPrefix: config.namespacePrefixLength,
+            reservedCidrs: [config.defaultNamespaceCidr],
+            logger,
+          });
+        },
+        leaderElection: o.leaderElect
+          ? {
+              namespace: o.leaderElectNamespace,
+              name: o.leaderElectName,
+              identity: o.identity,
+              leaseDurationMs: o.leaseDuration * 1000,
+              renewDeadlineMs: Math.round(o.leaseDuration * 1000 * (2 / 3)),
+              retryPeriodMs: Math.max(500, Math.round((o.leaseDuration * 1000) / 7.5)),
+            }
+          : undefined,
+        listen: o.listen,
+        log,
+      },
+      abort.signal,
+    );
+  } catch (err) {
+    log.fatal({ err }, "raven-controller stopped");
+    process.exit(1);
+  }
+  process.exit(0);
+}

@@ -1,0 +1,90 @@
+// Namespace -> network + subnet. The default namespace gets the configured default CIDR,
+// others a carved subnet. A namespace being deleted keeps Raven's finalizer until its
+// network can go (after every port on it has been released).
+import { isNotFound } from "../kube/errors.ts";
+import type { KubeObject } from "../kube/objects.ts";
+import { NAMESPACES } from "../kube/resource.ts";
+import { type NetworkWithSubnet, SdnError } from "../sdn/backend.ts";
+import { type ControllerDeps, ownerOf } from "./context.ts";
+import { metadataPatch } from "./meta-patch.ts";
+
+export class NamespaceReconciler {
+  private readonly d: ControllerDeps;
+  /** UIDs of namespaces gone from the cache, so their networks can still be found. */
+  private readonly goneUids = new Map<string, string>();
+
+  constructor(deps: ControllerDeps) {
+    this.d = deps;
+  }
+
+  forget(name: string, uid: string): void {
+    this.goneUids.set(name, uid);
+  }
+
+  /** The namespace's network, creating it if need be (pods call this before their namespace's turn). */
+  async ensureNetwork(ns: KubeObject): Promise<NetworkWithSubnet> {
+    const existing = this.d.backend.findNetwork(ns.metadata.uid!, "pods");
+    if (existing) return existing;
+    const name = ns.metadata.name!;
+    try {
+      const net = await this.d.backend.ensureNetwork({
+        owner: ownerOf("Namespace", ns),
+        name: `${name}-net`,
+        purpose: "pods",
+        cidr: name === "default" ? this.d.config.defaultNamespaceCidr : undefined,
+      });
+      this.d.metrics.backendOps.inc({ op: "ensureNetwork", result: "ok" });
+      return net;
+    } catch (err) {
+      this.d.metrics.backendOps.inc({ op: "ensureNetwork", result: "error" });
+      if (err instanceof SdnError && err.reason === "PoolExhausted")
+        this.d.recorder.event(
+          ns,
+          "Warning",
+          "NetworkPoolExhausted",
+          `no free subnet left in ${this.d.config.podCidr} for namespace ${name}`,
+        );
+      throw err;
+    }
+  }
+
+  async sync(name: string): Promise<void> {
+    const ns = this.d.informers.namespaces.get(name);
+    if (!ns) {
+      const uid = this.goneUids.get(name);
+      if (uid) await this.releaseNetwork(uid);
+      this.goneUids.delete(name);
+      return;
+    }
+    const finalizer = this.d.keys.namespaceFinalizer;
+    if (ns.metadata.deletionTimestamp) {
+      await this.releaseNetwork(ns.metadata.uid!);
+      await this.patch(ns, { finalizer: { name: finalizer, present: false } });
+      return;
+    }
+    // The finalizer first: a namespace must not be able to vanish with a network we created.
+    await this.patch(ns, { finalizer: { name: finalizer, present: true } });
+    await this.ensureNetwork(ns);
+  }
+
+  /** Deletes the network once no port uses it; throws (so the key is retried) while ports remain. */
+  private async releaseNetwork(uid: string): Promise<void> {
+    const net = this.d.backend.findNetwork(uid, "pods");
+    if (!net) return;
+    const ports = this.d.backend.portsOnNetwork(net.network.id);
+    if (ports.length)
+      throw new SdnError("InUse", `network ${net.network.name} still has ${ports.length} port(s)`);
+    await this.d.backend.deleteNetwork(net.network.id);
+    this.d.metrics.backendOps.inc({ op: "deleteNetwork", result: "ok" });
+  }
+
+  private async patch(ns: KubeObject, want: Parameters<typeof metadataPatch>[1]): Promise<void> {
+    const body = metadataPatch(ns, want);
+    if (!body) return;
+    try {
+      await this.d.client.patch(NAMESPACES, "", ns.metadata.name!, "strategic", body);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+}

@@ -1,0 +1,274 @@
+// raven-controller: informers + SDN backend + reconcilers, behind Lease leader election. Every
+// replica keeps its caches warm; only the leader runs the work queues. A replica that loses
+// the lease exits (as client-go controllers do), so a restart starts from a clean slate.
+import { createServer, type Server } from "node:http";
+import { hostname } from "node:os";
+import type { Logger } from "pino";
+import { KubeClient } from "../kube/client.ts";
+import { EventRecorder, kubeEventSink } from "../kube/events.ts";
+import { SharedInformerFactory } from "../kube/informer-factory.ts";
+import type { KubeConfigSource } from "../kube/kubeconfig.ts";
+import { kubeLeaseClient, LeaderElector } from "../kube/leader-election.ts";
+import { type KubeObject, objectKey } from "../kube/objects.ts";
+import { ENDPOINTSLICES, NAMESPACES, PODS, SERVICES } from "../kube/resource.ts";
+import { runWorkers, WorkQueue } from "../kube/workqueue.ts";
+import type { SdnBackend } from "../sdn/backend.ts";
+import { type AnnotationNaming, annotationKeys } from "./annotations.ts";
+import { CLUSTER_OWNER, type ControllerConfig, type ControllerDeps, type Informers } from "./context.ts";
+import { ControllerMetrics } from "./metrics.ts";
+import { NamespaceReconciler } from "./namespaces.ts";
+import { removeOrphans } from "./orphans.ts";
+import { PodReconciler } from "./pods.ts";
+import { SERVICE_NAME_LABEL, ServiceReconciler } from "./services.ts";
+
+export interface ControllerOptions {
+  kubeconfig: KubeConfigSource;
+  config: ControllerConfig;
+  annotationPrefix: string;
+  annotationNaming: AnnotationNaming;
+  /** Builds the SDN backend once the client and informers exist. */
+  backend: (
+    client: KubeClient,
+    informers: SharedInformerFactory,
+    log: Logger,
+  ) => SdnBackend | Promise<SdnBackend>;
+  leaderElection?: {
+    namespace: string;
+    name: string;
+    identity?: string;
+    leaseDurationMs?: number;
+    renewDeadlineMs?: number;
+    retryPeriodMs?: number;
+  };
+  /** host:port for /healthz, /readyz and /metrics ("" = none). */
+  listen: string;
+  orphanResyncMs?: number;
+  log: Logger;
+}
+
+const RESYNC_MS = 10 * 60_000;
+
+export async function runController(opts: ControllerOptions, signal: AbortSignal): Promise<void> {
+  const log = opts.log;
+  const client = await KubeClient.fromKubeConfig(opts.kubeconfig);
+  const factory = new SharedInformerFactory(client, { logger: log });
+  const informers: Informers = {
+    pods: factory.informerFor(PODS, {}, { resyncPeriodMs: RESYNC_MS }),
+    services: factory.informerFor(SERVICES, {}, { resyncPeriodMs: RESYNC_MS }),
+    namespaces: factory.informerFor(NAMESPACES, {}, { resyncPeriodMs: RESYNC_MS }),
+    endpointSlices: factory.informerFor(ENDPOINTSLICES),
+  };
+  informers.endpointSlices.addIndexer("service", (s: KubeObject) => {
+    const svc = s.metadata.labels?.[SERVICE_NAME_LABEL];
+    return svc ? [`${s.metadata.namespace}/${svc}`] : [];
+  });
+  const backend = await opts.backend(client, factory, log);
+  const metrics = new ControllerMetrics();
+  const recorder = new EventRecorder({
+    sink: kubeEventSink(client),
+    component: "raven-controller",
+    instance: opts.leaderElection?.identity ?? hostname(),
+    logger: log,
+    maxQueue: 5000,
+  });
+  const deps: ControllerDeps = {
+    config: opts.config,
+    client,
+    backend,
+    informers,
+    keys: annotationKeys(opts.annotationPrefix, opts.annotationNaming),
+    recorder,
+    metrics,
+    log,
+  };
+
+  let ready = false;
+  const server = opts.listen ? await serveHealth(opts.listen, metrics, () => ready, log) : undefined;
+  try {
+    factory.start(signal);
+    const [synced, backendReady] = await Promise.all([
+      factory.waitForCacheSync(signal),
+      backend.start(signal),
+    ]);
+    if (!synced || !backendReady) return;
+    ready = true;
+    log.info("caches synced");
+    if (!opts.leaderElection) {
+      await lead(deps, signal, opts.orphanResyncMs ?? RESYNC_MS);
+      return;
+    }
+    const le = opts.leaderElection;
+    const identity = le.identity ?? `${hostname()}_${process.pid}`;
+    let led = false;
+    const elector = new LeaderElector({
+      leases: kubeLeaseClient(client),
+      namespace: le.namespace,
+      name: le.name,
+      identity,
+      leaseDurationMs: le.leaseDurationMs,
+      renewDeadlineMs: le.renewDeadlineMs,
+      retryPeriodMs: le.retryPeriodMs,
+      releaseOnCancel: true,
+      logger: log,
+      onNewLeader: (id) => log.info({ leader: id }, "leader is now"),
+      onStartedLeading: async (leadSignal) => {
+        led = true;
+        metrics.leader.set(1);
+        log.info({ identity }, "started leading");
+        await lead(deps, leadSignal, opts.orphanResyncMs ?? RESYNC_MS);
+      },
+      onStoppedLeading: () => {
+        metrics.leader.set(0);
+        log.warn({ identity }, "stopped leading");
+      },
+    });
+    await elector.run(signal);
+    if (led && !signal.aborted) throw new Error("lost the leader lease");
+  } finally {
+    await recorder.close();
+    await backend.stop();
+    await client.close();
+    server?.close();
+  }
+}
+
+/** The leader's work: cluster networks, orphan clean-up, then the reconcile loops. */
+async function lead(d: ControllerDeps, signal: AbortSignal, orphanResyncMs: number): Promise<void> {
+  await ensureClusterNetworks(d);
+  await removeOrphans(d);
+  const namespaces = new NamespaceReconciler(d);
+  const pods = new PodReconciler(d, namespaces);
+  const services = new ServiceReconciler(d);
+  const queues = {
+    pod: new WorkQueue(),
+    service: new WorkQueue(),
+    namespace: new WorkQueue(),
+  };
+  const inf = d.informers;
+  const unregister = [
+    inf.pods.addEventHandler({
+      onAdd: (p) => queues.pod.add(objectKey(p)),
+      onUpdate: (_o, p) => queues.pod.add(objectKey(p)),
+      onDelete: (p) => {
+        pods.forget(objectKey(p), p.metadata.uid!);
+        queues.pod.add(objectKey(p));
+      },
+    }),
+    inf.services.addEventHandler({
+      onAdd: (s) => queues.service.add(objectKey(s)),
+      onUpdate: (_o, s) => queues.service.add(objectKey(s)),
+      onDelete: (s) => {
+        services.forget(objectKey(s), s.metadata.uid!);
+        queues.service.add(objectKey(s));
+      },
+    }),
+    inf.endpointSlices.addEventHandler({
+      onAdd: (e) => enqueueServiceOf(e, queues.service),
+      onUpdate: (_o, e) => enqueueServiceOf(e, queues.service),
+      onDelete: (e) => enqueueServiceOf(e, queues.service),
+    }),
+    inf.namespaces.addEventHandler({
+      onAdd: (n) => queues.namespace.add(n.metadata.name!),
+      onUpdate: (_o, n) => queues.namespace.add(n.metadata.name!),
+      onDelete: (n) => {
+        namespaces.forget(n.metadata.name!, n.metadata.uid!);
+        queues.namespace.add(n.metadata.name!);
+      },
+    }),
+  ];
+  const depth = setInterval(() => {
+    for (const [kind, q] of Object.entries(queues)) d.metrics.queueDepth.set({ kind }, q.len());
+  }, 1000);
+  const resync = setInterval(
+    () => void removeOrphans(d).catch((err) => d.log.warn({ err: String(err) }, "orphan resync failed")),
+    orphanResyncMs,
+  );
+  const onError = (kind: string) => (key: string, err: unknown, requeues: number) =>
+    (requeues < 3 ? d.log.debug : d.log.warn).call(
+      d.log,
+      { kind, key, err: String(err), requeues },
+      "reconcile failed; retrying",
+    );
+  const stop = () => {
+    for (const q of Object.values(queues)) q.shutDown();
+  };
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    await Promise.all([
+      runWorkers(
+        queues.namespace,
+        d.config.namespaceWorkers,
+        (k) => d.metrics.observe("namespace", () => namespaces.sync(k)),
+        { onError: onError("namespace"), logger: d.log },
+      ),
+      runWorkers(queues.pod, d.config.podWorkers, (k) => d.metrics.observe("pod", () => pods.sync(k)), {
+        onError: onError("pod"),
+        logger: d.log,
+      }),
+      runWorkers(
+        queues.service,
+        d.config.serviceWorkers,
+        (k) => d.metrics.observe("service", () => services.sync(k)),
+        { onError: onError("service"), logger: d.log },
+      ),
+    ]);
+  } finally {
+    clearInterval(depth);
+    clearInterval(resync);
+    for (const u of unregister) u();
+  }
+}
+
+function enqueueServiceOf(slice: KubeObject, queue: WorkQueue): void {
+  const svc = slice.metadata.labels?.[SERVICE_NAME_LABEL];
+  if (svc) queue.add(`${slice.metadata.namespace}/${svc}`);
+}
+
+/** The service network (VIPs) and the external network (floating IPs) belong to the cluster. */
+async function ensureClusterNetworks(d: ControllerDeps): Promise<void> {
+  await d.backend.ensureNetwork({
+    owner: CLUSTER_OWNER,
+    name: "raven-service",
+    purpose: "services",
+    cidr: d.config.serviceCidr,
+  });
+  await d.backend.ensureNetwork({
+    owner: CLUSTER_OWNER,
+    name: "raven-external",
+    purpose: "external",
+    cidr: d.config.externalCidr,
+  });
+}
+
+async function serveHealth(
+  listen: string,
+  metrics: ControllerMetrics,
+  ready: () => boolean,
+  log: Logger,
+): Promise<Server> {
+  const i = listen.lastIndexOf(":");
+  const host = listen.slice(0, i) || "127.0.0.1";
+  const port = Number(listen.slice(i + 1));
+  const server = createServer((req, res) => {
+    if (req.url === "/healthz" || req.url === "/livez") return void res.writeHead(200).end("ok");
+    if (req.url === "/readyz")
+      return void res.writeHead(ready() ? 200 : 503).end(ready() ? "ok" : "caches not synced");
+    if (req.url === "/metrics") {
+      void metrics.registry
+        .metrics()
+        .then((m) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(m));
+      return;
+    }
+    res.writeHead(404).end("not found");
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address();
+  log.info(
+    { listen: typeof addr === "object" && addr ? `${addr.address}:${addr.port}` : listen },
+    "serving /healthz, /readyz, /metrics",
+  );
+  return server;
+}

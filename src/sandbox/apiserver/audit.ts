@@ -1,0 +1,25 @@
+// An audit log of who did what (one JSON line per request, at the Metadata level), for
+// checking RBAC manifests against what components really do.
+import { createWriteStream, type WriteStream } from "node:fs";
+import type { RequestInfo } from "./http/request-info.ts";
+
+export interface AuditEntry extends RequestInfo {
+  user: string;
+  code: number;
+}
+
+export class AuditLog {
+  private readonly out: WriteStream;
+
+  constructor(path: string) {
+    this.out = createWriteStream(path, { flags: "a" });
+  }
+
+  record(e: AuditEntry): void {
+    this.out.write(`${JSON.stringify(e)}\n`);
+  }
+
+  close(): Promise<void> {
+    return new Promise((r) => this.out.end(() => r()));
+  }
+}

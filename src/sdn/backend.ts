@@ -1,0 +1,130 @@
+// The contract between raven-controller and an SDN backend (embedded CRs, or Neutron +
+// Octavia). Every call is idempotent and safe to repeat after a crash at any point: the
+// controller is level-triggered and may replay any step.
+import type {
+  FloatingIp,
+  FloatingIpRole,
+  Inventory,
+  LbProtocol,
+  LoadBalancerState,
+  Network,
+  NetworkPurpose,
+  Owner,
+  Port,
+  Subnet,
+} from "./model.ts";
+
+export interface NetworkRequest {
+  owner: Owner;
+  /** Display name, e.g. `default-net` for the `default` namespace. */
+  name: string;
+  purpose: NetworkPurpose;
+  /** A specific CIDR (e.g. the default namespace's 192.168.0.0/24); otherwise the backend carves one. */
+  cidr?: string;
+}
+
+export interface NetworkWithSubnet {
+  network: Network;
+  subnet: Subnet;
+}
+
+export interface PortRequest {
+  owner: Owner;
+  /** Named after the pod (the seeds' convention, handy for troubleshooting). */
+  name: string;
+  networkId: string;
+  subnetId: string;
+  /** A static IP request; otherwise the backend's IPAM picks one. */
+  ipAddress?: string;
+  /** The node the pod runs on (Neutron's binding:host_id). */
+  hostId?: string;
+}
+
+export interface MemberRequest {
+  /** The pod's name, for display. */
+  name: string;
+  address: string;
+  port: number;
+  subnetId: string;
+}
+
+export interface ListenerRequest {
+  /** The Service port's name (may be empty for single-port Services). */
+  name: string;
+  protocol: LbProtocol;
+  port: number;
+  members: MemberRequest[];
+}
+
+export interface LoadBalancerRequest {
+  owner: Owner;
+  name: string;
+  vipAddress: string;
+  vipSubnetId: string;
+  listeners: ListenerRequest[];
+}
+
+export interface FloatingIpRequest {
+  owner: Owner;
+  role: FloatingIpRole;
+  /** A specific address (from spec.externalIPs); otherwise the backend picks a free one. */
+  address?: string;
+  /** What it maps to: the load balancer's VIP. */
+  fixedIpAddress: string;
+  loadBalancerId: string;
+  vipPortId: string;
+}
+
+/** The request cannot be satisfied as asked; retrying later may help (e.g. once pods go). */
+export class SdnError extends Error {
+  readonly reason:
+    | "SubnetFull"
+    | "IpInUse"
+    | "PoolExhausted"
+    | "InUse"
+    | "NotFound"
+    | "Conflict"
+    | "Invalid"
+    | "Unavailable";
+  constructor(reason: SdnError["reason"], message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+export interface SdnBackend {
+  readonly name: string;
+  /** Starts caches and waits until reads are served; resolves false if the signal aborted first. */
+  start(signal: AbortSignal): Promise<boolean>;
+
+  /** Creates (or returns) the network and subnet owned by `owner`. */
+  ensureNetwork(req: NetworkRequest): Promise<NetworkWithSubnet>;
+  /** The network and subnet owned by a namespace (or the cluster), if any. */
+  findNetwork(ownerUid: string, purpose: NetworkPurpose): NetworkWithSubnet | undefined;
+  /** Deletes a network and its subnet; SdnError "InUse" while ports remain on it. */
+  deleteNetwork(networkId: string): Promise<void>;
+
+  /** Creates a port with an IP from the subnet (or the requested one). SdnError "SubnetFull" / "IpInUse". */
+  createPort(req: PortRequest): Promise<Port>;
+  /** Ports owned by a pod UID (normally zero or one). */
+  findPorts(ownerUid: string): Port[];
+  /** Ports on a network. */
+  portsOnNetwork(networkId: string): Port[];
+  deletePort(portId: string): Promise<void>;
+
+  /** Converges the load balancer owned by `owner` to exactly the request (listeners, pools, members). */
+  ensureLoadBalancer(req: LoadBalancerRequest): Promise<LoadBalancerState>;
+  findLoadBalancer(ownerUid: string): LoadBalancerState | undefined;
+  deleteLoadBalancer(loadBalancerId: string): Promise<void>;
+
+  /** Creates or re-points the floating IP of `owner` with `role`. SdnError "IpInUse" / "PoolExhausted". */
+  ensureFloatingIp(req: FloatingIpRequest): Promise<FloatingIp>;
+  findFloatingIps(ownerUid: string): (FloatingIp & { role: FloatingIpRole })[];
+  deleteFloatingIp(floatingIpId: string): Promise<void>;
+
+  /** Everything this backend holds that Raven owns. */
+  inventory(): Inventory;
+  /** Called after every committed change (used to react to backend-side changes). */
+  onChange?(listener: () => void): void;
+  stop(): Promise<void>;
+}

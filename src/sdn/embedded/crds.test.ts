@@ -1,0 +1,116 @@
+// The CRD files against the objects the backend writes: every field survives the API server's
+// pruning and passes its validation (checked with the sandbox API server's own schema code).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { pruneUnknownFields, validateAgainstSchema } from "../../sandbox/apiserver/openapi/crd-schema.ts";
+import type { Owner } from "../model.ts";
+import { newFloatingIpCr, newLoadBalancerCr, newNetworkCr, newPortCr, newSubnetCr } from "./convert.ts";
+import { loadCrds } from "./crds.ts";
+import { desiredLoadBalancerSpec } from "./lb-spec.ts";
+import { EMBEDDED_RESOURCES } from "./resources.ts";
+
+const crds = loadCrds();
+const byKind = new Map(crds.map((c) => [c.spec.names.kind, c]));
+
+test("one CRD per resource, raven.io/v1, in the raven category with short names", () => {
+  assert.deepEqual(
+    crds.map((c) => c.metadata.name),
+    [
+      "floatingips.raven.io",
+      "loadbalancers.raven.io",
+      "networks.raven.io",
+      "ports.raven.io",
+      "subnets.raven.io",
+    ],
+  );
+  for (const { res, kind } of Object.values(EMBEDDED_RESOURCES)) {
+    const crd = byKind.get(kind);
+    assert.ok(crd, kind);
+    assert.equal(crd.spec.group, res.group);
+    assert.equal(crd.spec.names.plural, res.plural);
+    assert.equal(crd.spec.scope, res.namespaced ? "Namespaced" : "Cluster");
+    assert.deepEqual(crd.spec.names.categories, ["raven"]);
+    assert.equal(crd.spec.names.shortNames.length, 1);
+    const [v] = crd.spec.versions;
+    assert.equal(v.name, res.version);
+    assert.equal(v.schema.openAPIV3Schema.type, "object");
+    assert.ok(v.additionalPrinterColumns.some((c: { name: string }) => c.name === "Age"));
+    assert.equal(
+      Boolean(v.subresources?.status),
+      // A Port's status is written with the port itself (one write per IP claim).
+      kind === "LoadBalancer",
+      `${kind} status`,
+    );
+  }
+  const ports = byKind
+    .get("Port")!
+    .spec.versions[0].additionalPrinterColumns.filter((c: { priority?: number }) => !c.priority);
+  assert.deepEqual(
+    ports.map((c: { name: string }) => c.name),
+    ["Pod", "IP", "MAC", "Node", "Age"],
+  );
+});
+
+const pod: Owner = { kind: "Pod", namespace: "default", name: "nginx", uid: "pod-uid" };
+const svc: Owner = { kind: "Service", namespace: "default", name: "demo", uid: "svc-uid" };
+const ns: Owner = { kind: "Namespace", namespace: "", name: "default", uid: "ns-uid" };
+
+function check(kind: string, obj: any) {
+  const schema = byKind.get(kind)!.spec.versions[0].schema.openAPIV3Schema;
+  const copy = structuredClone(obj);
+  assert.deepEqual(pruneUnknownFields(schema, copy), [], `${kind}: nothing pruned`);
+  assert.deepEqual(copy, obj);
+  assert.deepEqual(validateAgainstSchema(schema, obj), [], `${kind}: valid`);
+}
+
+test("what the backend writes fits the schemas exactly", () => {
+  const net = newNetworkCr(ns, "default-net", "pods", "192.168.0.0/24");
+  net.metadata.uid = "net-uid";
+  check("Network", net);
+  const sub = newSubnetCr(net);
+  sub.metadata.uid = "sub-uid";
+  check("Subnet", sub);
+  check("Port", {
+    ...newPortCr({ owner: pod, displayName: "nginx", subnet: sub, ipAddress: "192.168.0.2", hostId: "n1" }),
+    status: { state: "ACTIVE" },
+  });
+  let n = 0;
+  const spec = desiredLoadBalancerSpec(
+    {
+      owner: svc,
+      name: "demo",
+      vipAddress: "10.0.0.228",
+      vipSubnetId: "s",
+      listeners: [
+        {
+          name: "",
+          protocol: "TCP",
+          port: 80,
+          members: [{ name: "p", address: "192.168.0.2", port: 80, subnetId: "sub-uid" }],
+        },
+      ],
+    },
+    undefined,
+    () => `id-${++n}`,
+  );
+  check("LoadBalancer", {
+    ...newLoadBalancerCr(spec),
+    status: { provisioningStatus: "ACTIVE", operatingStatus: "ONLINE" },
+  });
+  check(
+    "FloatingIP",
+    newFloatingIpCr({
+      floatingIPAddress: "172.16.0.4",
+      floatingNetworkId: "ext",
+      fixedIPAddress: "10.0.0.228",
+      portId: "vip",
+      loadBalancer: { namespace: "default", name: "demo", id: "lb" },
+      role: "external-ip",
+      owner: svc,
+    }),
+  );
+  const bad = validateAgainstSchema(byKind.get("Port")!.spec.versions[0].schema.openAPIV3Schema, {
+    spec: { ipAddress: "nope" },
+  });
+  assert.ok(bad.length > 0);
+});

@@ -1,0 +1,146 @@
+// Pod ports and their addresses. A Port is named after its IP in the pod's namespace, so
+// creating it is the claim: the API server lets exactly one writer have each address, whatever
+// any cache says. Caches only choose which address to try first (the lowest free one, as
+// Neutron's and the seeds' .2, .3, ...); a lost race costs one more try at the next address.
+import { isAlreadyExists, isConflict } from "../../kube/errors.ts";
+import type { PortRequest } from "../backend.ts";
+import { SdnError } from "../backend.ts";
+import { firstFreeIp, ipToName, isAssignable } from "../ipam.ts";
+import type { Port } from "../model.ts";
+import { type EmbeddedContext, MAX_ATTEMPTS } from "./context.ts";
+import { newPortCr, portNamespaceOf, toPort } from "./convert.ts";
+import { KeyedLock } from "./keyed-lock.ts";
+import type { Networks } from "./networks.ts";
+import { Reservations } from "./reservations.ts";
+import { NETWORK_INDEX, SUBNET_INDEX } from "./store.ts";
+import type { PortCr, SubnetCr } from "./types.ts";
+
+export class Ports {
+  private readonly ctx: EmbeddedContext;
+  private readonly networks: Networks;
+  private readonly lock = new KeyedLock();
+  private readonly inFlight = new Reservations();
+
+  constructor(ctx: EmbeddedContext, networks: Networks) {
+    this.ctx = ctx;
+    this.networks = networks;
+  }
+
+  create(req: PortRequest): Promise<Port> {
+    // One pod's calls queue up, so a repeat finds the first one's port instead of racing it.
+    return this.lock.run(`${req.owner.uid}/${req.networkId}`, () => this.createOnce(req));
+  }
+
+  find(ownerUid: string): Port[] {
+    return this.ctx.store.byOwner("port", ownerUid).map((p) => toPort(p, this.ctx.tenantId));
+  }
+
+  onNetwork(networkId: string): Port[] {
+    return this.ctx.store.byIndex("port", NETWORK_INDEX, networkId).map((p) => toPort(p, this.ctx.tenantId));
+  }
+
+  async delete(portId: string): Promise<void> {
+    const port = this.ctx.store.byUid("port", portId);
+    if (port) await this.ctx.store.delete("port", port);
+  }
+
+  private async createOnce(req: PortRequest): Promise<Port> {
+    const store = this.ctx.store;
+    const existing = store.byOwner("port", req.owner.uid).find((p) => p.spec.networkId === req.networkId);
+    if (existing) return this.finish(existing, req);
+
+    const subnet = store.byUid("subnet", req.subnetId);
+    if (!subnet) throw new SdnError("NotFound", `subnet ${req.subnetId} not found`);
+    if (subnet.spec.networkId !== req.networkId)
+      throw new SdnError("Invalid", `subnet ${req.subnetId} is not on network ${req.networkId}`);
+    const network = this.networks.byId(req.networkId);
+    if (!network) throw new SdnError("NotFound", `network ${req.networkId} not found`);
+    // Ports live in their pod's namespace and are named after their IP, so the claim is only
+    // atomic among ports of one namespace: a network takes ports from one namespace only.
+    const portNamespace = portNamespaceOf(network);
+    if (portNamespace !== req.owner.namespace)
+      throw new SdnError(
+        "Invalid",
+        portNamespace
+          ? `network ${network.metadata.name} takes ports of namespace ${portNamespace} only, not ${req.owner.namespace}`
+          : `network ${network.metadata.name} takes no pod ports`,
+      );
+    return req.ipAddress ? this.claimStatic(req, subnet, req.ipAddress) : this.claimFree(req, subnet);
+  }
+
+  private async claimStatic(req: PortRequest, subnet: SubnetCr, ip: string): Promise<Port> {
+    const { allocationPools, gatewayIP, cidr } = subnet.spec;
+    if (!isAssignable(ip, allocationPools, gatewayIP))
+      throw new SdnError("Invalid", `${ip} is not an assignable address of subnet ${cidr}`);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      try {
+        return await this.finish(await this.ctx.store.create("port", this.portCr(req, subnet, ip)), req);
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+      }
+      const holder = await this.ctx.store.fetch("port", req.owner.namespace, ipToName(ip));
+      if (!holder) continue; // released in between: try again
+      if (holder.spec.owner.uid === req.owner.uid && holder.spec.subnetId === subnet.metadata.uid)
+        return this.finish(holder, req);
+      throw new SdnError("IpInUse", `${ip} is in use by ${holder.spec.owner.kind} ${holder.spec.owner.name}`);
+    }
+    throw new SdnError("Unavailable", `${ip}: still racing after ${MAX_ATTEMPTS} attempts`);
+  }
+
+  private async claimFree(req: PortRequest, subnet: SubnetCr): Promise<Port> {
+    const subnetId = subnet.metadata.uid!;
+    const { allocationPools, gatewayIP, cidr } = subnet.spec;
+    // Addresses some other writer turned out to hold, though no cache showed them yet.
+    const lost = new Set<string>();
+    for (;;) {
+      const used = new Set(lost);
+      for (const p of this.ctx.store.byIndex("port", SUBNET_INDEX, subnetId)) used.add(p.spec.ipAddress);
+      for (const ip of this.inFlight.of(subnetId)) used.add(ip);
+      const ip = firstFreeIp(allocationPools, used, gatewayIP);
+      if (!ip) throw new SdnError("SubnetFull", `subnet ${cidr} has no free address`);
+      this.inFlight.reserve(subnetId, ip);
+      try {
+        const created = await this.ctx.store.create("port", this.portCr(req, subnet, ip));
+        return await this.finish(created, req);
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+        lost.add(ip);
+        this.ctx.logger.debug(
+          { subnet: cidr, ip, pod: req.name },
+          "address claimed elsewhere first; trying the next",
+        );
+      } finally {
+        this.inFlight.release(subnetId, ip);
+      }
+    }
+  }
+
+  private portCr(req: PortRequest, subnet: SubnetCr, ip: string): PortCr {
+    return newPortCr({
+      owner: req.owner,
+      displayName: req.name,
+      subnet,
+      ipAddress: ip,
+      hostId: req.hostId,
+    });
+  }
+
+  /** Brings an existing port up to date (its node) and answers it. */
+  private async finish(port: PortCr, req: PortRequest): Promise<Port> {
+    let current = port;
+    for (let attempt = 0; req.hostId && current.spec.hostId !== req.hostId; attempt++) {
+      try {
+        current = await this.ctx.store.update("port", {
+          ...structuredClone(current),
+          spec: { ...current.spec, hostId: req.hostId },
+        });
+      } catch (err) {
+        if (!isConflict(err) || attempt >= MAX_ATTEMPTS) throw err;
+        const fresh = await this.ctx.store.fetch("port", current.metadata.namespace!, current.metadata.name!);
+        if (!fresh) throw new SdnError("NotFound", `port ${current.metadata.name} was deleted`);
+        current = fresh;
+      }
+    }
+    return toPort(current, this.ctx.tenantId);
+  }
+}
