@@ -29,6 +29,10 @@ export function sandboxCommand(): Command {
         'SDN backend raven-controller runs with ("none": no raven-controller)',
       ).choices(["embedded", "none"]),
     )
+    .option(
+      "--no-raven-controller",
+      "install Raven's CRDs and make pods wait for Raven, but do not start raven-controller (run it yourself)",
+    )
     .option("--audit", "write DIR/logs/audit.log: one line per API request (user, verb, resource)")
     .option("--detach", "return once the sandbox is ready, leaving it running in the background")
     .action(async (o) => {
@@ -41,6 +45,7 @@ export function sandboxCommand(): Command {
         controllers: o.controllers,
         backend: o.backend,
         audit: o.audit,
+        ravenController: o.ravenController === false ? false : undefined,
         detach: o.detach,
         log: createLogger("sandbox"),
       });

@@ -23,6 +23,8 @@ export interface SandboxConfig {
   controllers: string;
   /** The SDN backend raven-controller runs with, or "none" to run no raven-controller. */
   backend: "embedded" | "none";
+  /** Start raven-controller (false: the CRDs are installed and pods wait for Raven, but you run it). */
+  ravenController: boolean;
   /** raven-controller's /healthz and /metrics port. */
   ravenMetricsPort: number;
   /** Write logs/audit.log (one line per API request: user, verb, resource). */
@@ -92,6 +94,7 @@ export async function loadOrCreateConfig(
     virtualNodes: saved.virtualNodes ?? 0,
     controllers: saved.controllers ?? "*",
     backend: saved.backend ?? "embedded",
+    ravenController: saved.ravenController ?? true,
     ravenMetricsPort: await portOr(saved.ravenMetricsPort),
     audit: saved.audit ?? false,
     nodes: saved.nodes ?? 1,

@@ -19,6 +19,7 @@ export interface UpOptions {
   controllers?: string;
   backend?: SandboxConfig["backend"];
   audit?: boolean;
+  ravenController?: boolean;
   detach?: boolean;
   log: Logger;
   /** Where to print the `export KUBECONFIG=...` line. */
@@ -157,6 +158,7 @@ export async function up(opts: UpOptions): Promise<void> {
   if (opts.controllers !== undefined) overrides.controllers = opts.controllers;
   if (opts.backend !== undefined) overrides.backend = opts.backend;
   if (opts.audit !== undefined) overrides.audit = opts.audit;
+  if (opts.ravenController !== undefined) overrides.ravenController = opts.ravenController;
   const cfg = await loadOrCreateConfig(opts.dir, overrides);
   if (opts.detach) return detach(cfg, opts, out);
   const p = paths(cfg.dir);
@@ -223,7 +225,8 @@ export async function up(opts: UpOptions): Promise<void> {
     components.push(cm);
     cm.start();
     state.children["controller-manager"] = cm.child!.pid!;
-    if (cfg.backend !== "none") {
+    if (cfg.backend !== "none") await installRavenCrds(p.kubeconfig);
+    if (cfg.backend !== "none" && cfg.ravenController) {
       const raven = new Component(
         "raven-controller",
         [
@@ -232,7 +235,6 @@ export async function up(opts: UpOptions): Promise<void> {
           p.componentKubeconfig("raven-controller"),
           "--backend",
           cfg.backend,
-          "--install-crds",
           "--pod-cidr",
           cfg.podCidr,
           "--service-cidr",
@@ -262,6 +264,18 @@ export async function up(opts: UpOptions): Promise<void> {
     if (!shuttingDown) saveState();
   }, 2000).unref();
   await new Promise<never>(() => {});
+}
+
+/** The embedded backend's CRDs, installed as the cluster admin would (kubectl apply -f deploy/crds). */
+async function installRavenCrds(adminKubeconfig: string): Promise<void> {
+  const { KubeClient } = await import("../kube/client.ts");
+  const { installCrds } = await import("../sdn/embedded/crds.ts");
+  const client = await KubeClient.fromKubeConfig({ path: adminKubeconfig });
+  try {
+    await installCrds(client);
+  } finally {
+    await client.close();
+  }
 }
 
 async function detach(cfg: SandboxConfig, opts: UpOptions, out: (l: string) => void): Promise<void> {

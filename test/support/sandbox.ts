@@ -59,7 +59,14 @@ export interface Sandbox {
 
 /** A sandbox for a test; without `backend`, no raven-controller runs (tests of the cluster itself). */
 export async function startSandbox(
-  opts: { virtualNodes?: number; controllers?: string; backend?: "embedded" | "none" } = {},
+  opts: {
+    virtualNodes?: number;
+    controllers?: string;
+    backend?: "embedded" | "none";
+    /** With a backend: false leaves raven-controller to the test. */
+    ravenController?: boolean;
+    audit?: boolean;
+  } = {},
 ): Promise<Sandbox> {
   const dir = mkdtempSync(join(tmpdir(), "raven-test-"));
   const home = join(dir, "home");
@@ -77,6 +84,8 @@ export async function startSandbox(
       opts.controllers ?? "*",
       "--backend",
       opts.backend ?? "none",
+      ...(opts.ravenController === false ? ["--no-raven-controller"] : []),
+      ...(opts.audit ? ["--audit"] : []),
     ],
     { timeoutMs: 120_000 },
   );

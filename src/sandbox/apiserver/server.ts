@@ -31,8 +31,8 @@ import {
   serviceHooks,
 } from "./hooks.ts";
 import { sendError, sendJson } from "./http/io.ts";
-import { ResourceHandler } from "./http/resource-handler.ts";
 import { requestInfo } from "./http/request-info.ts";
+import { ResourceHandler } from "./http/resource-handler.ts";
 import { route } from "./http/routes.ts";
 import { noStreamer, type PodStreamer } from "./http/subresources.ts";
 import { OpenApiServer } from "./openapi-serving.ts";
@@ -194,7 +194,8 @@ export class ApiServer {
   private audit(req: IncomingMessage, url: URL, code: number): void {
     if (!this.auditLog) return;
     const info = requestInfo(req.method ?? "GET", route(this.registry, url.pathname), url.searchParams);
-    if (info) this.auditLog.record({ user: this.auth.authenticate(req)?.name ?? "system:anonymous", code, ...info });
+    if (info)
+      this.auditLog.record({ user: this.auth.authenticate(req)?.name ?? "system:anonymous", code, ...info });
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {

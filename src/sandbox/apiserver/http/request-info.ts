@@ -35,5 +35,12 @@ export function requestInfo(method: string, route: Route, query: URLSearchParams
               : method.toLowerCase();
   // A namespace's own URL (/api/v1/namespaces/x) names the namespace, not a namespace scope.
   const namespace = route.def.namespaced ? route.namespace : "";
-  return { verb, apiGroup: route.def.group, resource: route.def.plural, subresource: route.subresource, namespace, name: route.name };
+  return {
+    verb,
+    apiGroup: route.def.group,
+    resource: route.def.plural,
+    subresource: route.subresource,
+    namespace,
+    name: route.name,
+  };
 }
