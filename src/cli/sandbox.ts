@@ -34,6 +34,13 @@ export function sandboxCommand(): Command {
       "install Raven's CRDs and make pods wait for Raven, but do not start raven-controller (run it yourself)",
     )
     .option("--audit", "write DIR/logs/audit.log: one line per API request (user, verb, resource)")
+    .option("--annotation-prefix <prefix>", "prefix of Raven's annotation keys (default raven.io)")
+    .addOption(
+      new Option(
+        "--annotation-names <style>",
+        'Raven\'s annotation names: "raven" or "kuryr" (with kuryr.org: the seeds\' keys)',
+      ).choices(["raven", "kuryr"]),
+    )
     .option("--detach", "return once the sandbox is ready, leaving it running in the background")
     .action(async (o) => {
       const { up } = await import("../sandbox/supervisor.ts");
@@ -46,6 +53,8 @@ export function sandboxCommand(): Command {
         backend: o.backend,
         audit: o.audit,
         ravenController: o.ravenController === false ? false : undefined,
+        annotationPrefix: o.annotationPrefix,
+        annotationNames: o.annotationNames,
         detach: o.detach,
         log: createLogger("sandbox"),
       });
@@ -110,6 +119,11 @@ export function sandboxCommand(): Command {
     .option("--virtual-nodes <n>", "number of virtual nodes to register", nonNegative, 0)
     .option("--controllers <list>", 'controllers to run: "*" for all, "-name" to leave one out', "*")
     .option("--wait-for-port-annotation", "virtual pods wait for Raven's port annotation for their IP")
+    .option(
+      "--port-annotation <key>",
+      "the annotation holding Raven's port (its IP is the pod IP)",
+      "raven.io/port",
+    )
     .action(async (o) => {
       const { runControllerManager } = await import("../sandbox/controllers/run.ts");
       await runControllerManager({
@@ -117,6 +131,7 @@ export function sandboxCommand(): Command {
         virtualNodes: o.virtualNodes,
         controllers: o.controllers,
         waitForPortAnnotation: Boolean(o.waitForPortAnnotation),
+        portAnnotation: o.portAnnotation,
       });
     });
 

@@ -27,6 +27,9 @@ export interface SandboxConfig {
   ravenController: boolean;
   /** raven-controller's /healthz and /metrics port. */
   ravenMetricsPort: number;
+  /** Raven's annotation keys: prefix and naming ("kuryr" + kuryr.org gives the seeds' keys). */
+  annotationPrefix: string;
+  annotationNames: "raven" | "kuryr";
   /** Write logs/audit.log (one line per API request: user, verb, resource). */
   audit: boolean;
   tokens: Record<string, { token: string; user: string; groups: string[] }>;
@@ -97,6 +100,8 @@ export async function loadOrCreateConfig(
     ravenController: saved.ravenController ?? true,
     ravenMetricsPort: await portOr(saved.ravenMetricsPort),
     audit: saved.audit ?? false,
+    annotationPrefix: saved.annotationPrefix ?? "raven.io",
+    annotationNames: saved.annotationNames ?? "raven",
     nodes: saved.nodes ?? 1,
     tokens,
     ...overrides,

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { Agent, request } from "undici";
+import { annotationKeys } from "../controller/annotations.ts";
 import { kubeconfigYaml, loadOrCreateConfig, paths, readConfig, type SandboxConfig } from "./config.ts";
 import { type RunningEtcd, startEtcd } from "./etcd/process.ts";
 import { ensurePki } from "./pki.ts";
@@ -20,6 +21,8 @@ export interface UpOptions {
   backend?: SandboxConfig["backend"];
   audit?: boolean;
   ravenController?: boolean;
+  annotationPrefix?: string;
+  annotationNames?: SandboxConfig["annotationNames"];
   detach?: boolean;
   log: Logger;
   /** Where to print the `export KUBECONFIG=...` line. */
@@ -159,6 +162,8 @@ export async function up(opts: UpOptions): Promise<void> {
   if (opts.backend !== undefined) overrides.backend = opts.backend;
   if (opts.audit !== undefined) overrides.audit = opts.audit;
   if (opts.ravenController !== undefined) overrides.ravenController = opts.ravenController;
+  if (opts.annotationPrefix !== undefined) overrides.annotationPrefix = opts.annotationPrefix;
+  if (opts.annotationNames !== undefined) overrides.annotationNames = opts.annotationNames;
   const cfg = await loadOrCreateConfig(opts.dir, overrides);
   if (opts.detach) return detach(cfg, opts, out);
   const p = paths(cfg.dir);
@@ -218,6 +223,8 @@ export async function up(opts: UpOptions): Promise<void> {
         cfg.controllers,
         // With Raven as the network, a virtual pod gets its IP from Raven's port, as with a CNI.
         ...(cfg.backend === "none" ? [] : ["--wait-for-port-annotation"]),
+        "--port-annotation",
+        annotationKeys(cfg.annotationPrefix, cfg.annotationNames).port,
       ],
       join(p.logs, "controller-manager.log"),
       opts.log,
@@ -243,6 +250,10 @@ export async function up(opts: UpOptions): Promise<void> {
           cfg.externalCidr,
           "--listen",
           `127.0.0.1:${cfg.ravenMetricsPort}`,
+          "--annotation-prefix",
+          cfg.annotationPrefix,
+          "--annotation-names",
+          cfg.annotationNames,
         ],
         join(p.logs, "raven-controller.log"),
         opts.log,

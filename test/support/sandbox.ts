@@ -66,6 +66,8 @@ export async function startSandbox(
     /** With a backend: false leaves raven-controller to the test. */
     ravenController?: boolean;
     audit?: boolean;
+    /** Extra `raven sandbox up` arguments. */
+    args?: string[];
   } = {},
 ): Promise<Sandbox> {
   const dir = mkdtempSync(join(tmpdir(), "raven-test-"));
@@ -86,6 +88,7 @@ export async function startSandbox(
       opts.backend ?? "none",
       ...(opts.ravenController === false ? ["--no-raven-controller"] : []),
       ...(opts.audit ? ["--audit"] : []),
+      ...(opts.args ?? []),
     ],
     { timeoutMs: 120_000 },
   );

@@ -13,6 +13,7 @@ export interface ControllerManagerOptions {
   /** kube-controller-manager style selection: "*", "name", "-name". */
   controllers: string;
   waitForPortAnnotation: boolean;
+  portAnnotation: string;
 }
 
 export async function runControllerManager(opts: ControllerManagerOptions): Promise<void> {
@@ -22,7 +23,7 @@ export async function runControllerManager(opts: ControllerManagerOptions): Prom
   const controllers = selectControllers(
     builtinControllers({
       virtualNodes: opts.virtualNodes,
-      portAnnotation: "raven.io/port",
+      portAnnotation: opts.portAnnotation,
       waitForPortAnnotation: opts.waitForPortAnnotation,
     }),
     opts.controllers,
