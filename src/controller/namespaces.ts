@@ -10,15 +10,17 @@ import { metadataPatch } from "./meta-patch.ts";
 
 export class NamespaceReconciler {
   private readonly d: ControllerDeps;
-  /** UIDs of namespaces gone from the cache, so their networks can still be found. */
-  private readonly goneUids = new Map<string, string>();
+  /** UIDs of namespaces gone from the cache (a name may be reused at once), so their networks can go. */
+  private readonly goneUids = new Map<string, Set<string>>();
 
   constructor(deps: ControllerDeps) {
     this.d = deps;
   }
 
   forget(name: string, uid: string): void {
-    this.goneUids.set(name, uid);
+    const uids = this.goneUids.get(name) ?? new Set<string>();
+    uids.add(uid);
+    this.goneUids.set(name, uids);
   }
 
   /** The namespace's network, creating it if need be (pods call this before their namespace's turn). */
@@ -50,12 +52,13 @@ export class NamespaceReconciler {
 
   async sync(name: string): Promise<void> {
     const ns = this.d.informers.namespaces.get(name);
-    if (!ns) {
-      const uid = this.goneUids.get(name);
-      if (uid) await this.releaseNetwork(uid);
-      this.goneUids.delete(name);
-      return;
+    const gone = this.goneUids.get(name);
+    for (const uid of [...(gone ?? [])]) {
+      if (uid !== ns?.metadata.uid) await this.releaseNetwork(uid); // throws (so retries) while ports remain
+      gone!.delete(uid);
     }
+    if (gone && !gone.size) this.goneUids.delete(name);
+    if (!ns) return;
     const finalizer = this.d.keys.namespaceFinalizer;
     if (ns.metadata.deletionTimestamp) {
       await this.releaseNetwork(ns.metadata.uid!);

@@ -31,7 +31,8 @@ export class PodReconciler {
   private readonly d: ControllerDeps;
   private readonly namespaces: NamespaceReconciler;
   /** UIDs of pods gone from the cache (deleted without our finalizer), to release their ports. */
-  private readonly goneUids = new Map<string, string>();
+  /** UIDs of objects gone from the cache under a key (a name may be reused at once), to release. */
+  private readonly goneUids = new Map<string, Set<string>>();
 
   constructor(deps: ControllerDeps, namespaces: NamespaceReconciler) {
     this.d = deps;
@@ -39,17 +40,26 @@ export class PodReconciler {
   }
 
   forget(key: string, uid: string): void {
-    this.goneUids.set(key, uid);
+    const uids = this.goneUids.get(key) ?? new Set<string>();
+    uids.add(uid);
+    this.goneUids.set(key, uids);
+  }
+
+  /** Releases what the backend holds for deleted objects once named `key` (not the live one). */
+  private async releaseGone(key: string, liveUid: string | undefined): Promise<void> {
+    const gone = this.goneUids.get(key);
+    if (!gone) return;
+    for (const uid of [...gone]) {
+      if (uid !== liveUid) await this.releasePorts(uid);
+      gone.delete(uid);
+    }
+    if (!gone.size) this.goneUids.delete(key);
   }
 
   async sync(key: string): Promise<void> {
     const pod = this.d.informers.pods.get(key);
-    if (!pod) {
-      const uid = this.goneUids.get(key);
-      if (uid) await this.releasePorts(uid);
-      this.goneUids.delete(key);
-      return;
-    }
+    await this.releaseGone(key, pod?.metadata.uid);
+    if (!pod) return;
     if (wantsPort(pod)) return this.bind(pod);
     // Deleted or finished: release the port, then let the pod go.
     await this.releasePorts(pod.metadata.uid!);

@@ -100,6 +100,9 @@ export async function runController(opts: ControllerOptions, signal: AbortSignal
     const le = opts.leaderElection;
     const identity = le.identity ?? `${hostname()}_${process.pid}`;
     let led = false;
+    let leadFailure: Error | undefined;
+    const stepDown = new AbortController();
+    const electionSignal = AbortSignal.any([signal, stepDown.signal]);
     const elector = new LeaderElector({
       leases: kubeLeaseClient(client),
       namespace: le.namespace,
@@ -115,14 +118,21 @@ export async function runController(opts: ControllerOptions, signal: AbortSignal
         led = true;
         metrics.leader.set(1);
         log.info({ identity }, "started leading");
-        await lead(deps, leadSignal, opts.orphanResyncMs ?? RESYNC_MS);
+        try {
+          await lead(deps, leadSignal, opts.orphanResyncMs ?? RESYNC_MS);
+        } catch (err) {
+          // A leader that cannot work must not keep the lease: give it up and exit.
+          leadFailure = err as Error;
+          stepDown.abort();
+        }
       },
       onStoppedLeading: () => {
         metrics.leader.set(0);
         log.warn({ identity }, "stopped leading");
       },
     });
-    await elector.run(signal);
+    await elector.run(electionSignal);
+    if (leadFailure) throw leadFailure;
     if (led && !signal.aborted) throw new Error("lost the leader lease");
   } finally {
     await recorder.close();
@@ -134,8 +144,21 @@ export async function runController(opts: ControllerOptions, signal: AbortSignal
 
 /** The leader's work: cluster networks, orphan clean-up, then the reconcile loops. */
 async function lead(d: ControllerDeps, signal: AbortSignal, orphanResyncMs: number): Promise<void> {
-  await ensureClusterNetworks(d);
-  await removeOrphans(d);
+  // Without the cluster networks nothing can be served: keep trying (a transient API error,
+  // or a stale object of another owner being cleaned up) rather than lead without working.
+  for (let delay = 200; ; delay = Math.min(delay * 2, 10_000)) {
+    try {
+      await ensureClusterNetworks(d);
+      break;
+    } catch (err) {
+      d.log.warn({ err: String(err) }, "cannot ensure the cluster networks yet; retrying");
+    }
+    if (!(await sleepUnlessAborted(delay, signal))) return;
+  }
+  // Orphan clean-up is best effort here; the periodic resync retries it.
+  await removeOrphans(d).catch((err) =>
+    d.log.warn({ err: String(err) }, "orphan clean-up failed; the periodic resync will retry"),
+  );
   const namespaces = new NamespaceReconciler(d);
   const pods = new PodReconciler(d, namespaces);
   const services = new ServiceReconciler(d);
@@ -217,6 +240,21 @@ async function lead(d: ControllerDeps, signal: AbortSignal, orphanResyncMs: numb
     clearInterval(resync);
     for (const u of unregister) u();
   }
+}
+
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const t = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      resolve(false);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 function enqueueServiceOf(slice: KubeObject, queue: WorkQueue): void {

@@ -61,7 +61,8 @@ export function membersFor(
 
 export class ServiceReconciler {
   private readonly d: ControllerDeps;
-  private readonly goneUids = new Map<string, string>();
+  /** UIDs of objects gone from the cache under a key (a name may be reused at once), to release. */
+  private readonly goneUids = new Map<string, Set<string>>();
   /** The externalIPs last reported as ignored, per Service UID (to report each change once). */
   private readonly reportedIgnored = new Map<string, string>();
 
@@ -70,17 +71,26 @@ export class ServiceReconciler {
   }
 
   forget(key: string, uid: string): void {
-    this.goneUids.set(key, uid);
+    const uids = this.goneUids.get(key) ?? new Set<string>();
+    uids.add(uid);
+    this.goneUids.set(key, uids);
+  }
+
+  /** Releases what the backend holds for deleted objects once named `key` (not the live one). */
+  private async releaseGone(key: string, liveUid: string | undefined): Promise<void> {
+    const gone = this.goneUids.get(key);
+    if (!gone) return;
+    for (const uid of [...gone]) {
+      if (uid !== liveUid) await this.release(uid);
+      gone.delete(uid);
+    }
+    if (!gone.size) this.goneUids.delete(key);
   }
 
   async sync(key: string): Promise<void> {
     const svc = this.d.informers.services.get(key);
-    if (!svc) {
-      const uid = this.goneUids.get(key);
-      if (uid) await this.release(uid);
-      this.goneUids.delete(key);
-      return;
-    }
+    await this.releaseGone(key, svc?.metadata.uid);
+    if (!svc) return;
     const k = this.d.keys;
     if (!wantsLoadBalancer(svc)) {
       await this.release(svc.metadata.uid!);

@@ -316,12 +316,20 @@ export const serviceStrategy: Strategy = {
   prepareForCreate(svc) {
     svc.status = { loadBalancer: {} };
   },
-  prepareForUpdate(svc) {
+  prepareForUpdate(svc, old) {
     // An ExternalName Service has no cluster IP (upstream drops the allocated fields).
     if (svc.spec?.type === "ExternalName") {
       delete svc.spec.clusterIP;
       delete svc.spec.clusterIPs;
     }
+    // Upstream's dropTypeDependentFields: a Service that no longer needs an external traffic
+    // policy (no node ports, no externalIPs) loses the one it had, unless the user changed it.
+    if (
+      svc.spec &&
+      !externallyAccessible(svc.spec) &&
+      svc.spec.externalTrafficPolicy === old.spec?.externalTrafficPolicy
+    )
+      delete svc.spec.externalTrafficPolicy;
   },
   validate(svc) {
     const errs = validateObjectMeta(svc.metadata, { namespaced: true, nameValidator: dns1035Label });
