@@ -14,7 +14,7 @@
 // Usage: node bench/raven-coldstart.bench.ts [--pods 10000] [--services 1000] [--nodes 10]
 //          [--pods-per-namespace 200] [--external-ips 100] [--concurrency 64]
 //          [--timeout 600] [--cpu-prof DIR] [--heap-snapshot DIR] [--out FILE]
-//          [--controller-args="--pod-workers 32"] [--controller-node-options="--max-old-space-size=192"]
+//          [--controller-args="--pod-workers 32"] [--controller-node-options="--max-semi-space-size=8"]
 // --cpu-prof DIR profiles raven-controller, the API server and the controller-manager
 // (NODE_OPTIONS=--cpu-prof) and adds each one's hot functions during the cold start to the JSON;
 // --heap-snapshot DIR writes a heap snapshot of raven-controller once it is fully reconciled.
@@ -31,6 +31,7 @@ import {
   apiserverRequests,
   bottleneckOf,
   cpuBetween,
+  deployedNodeOptions,
   keepWatching,
   machineSplit,
   mapLimit,
@@ -66,11 +67,13 @@ const { values } = parseArgs({
     timeout: { type: "string", default: "600" },
     "cpu-prof": { type: "string" },
     "controller-args": { type: "string", default: "" },
-    "controller-node-options": { type: "string", default: "" },
+    // Default: the NODE_OPTIONS of deploy/controller.yaml (pass "" for none).
+    "controller-node-options": { type: "string" },
     "heap-snapshot": { type: "string" },
     out: { type: "string" },
   },
 });
+const controllerNodeOptions = values["controller-node-options"] ?? deployedNodeOptions();
 const P = Number(values.pods);
 const S = Number(values.services);
 const NODES = Number(values.nodes);
@@ -332,7 +335,7 @@ try {
   window.fromUs = monotonicUs();
   ctl = await startController(sb, {
     extraArgs: values["controller-args"]!.split(" ").filter(Boolean),
-    nodeOptions: values["controller-node-options"],
+    nodeOptions: controllerNodeOptions,
     cpuProfDir: PROF,
     heapSnapshotDir: values["heap-snapshot"],
   });
@@ -393,7 +396,7 @@ try {
       servicesWithExternalIp: EXTERNAL,
       virtualNodes: NODES,
       controllerArgs: values["controller-args"],
-      controllerNodeOptions: values["controller-node-options"],
+      controllerNodeOptions: controllerNodeOptions,
       workload: "bare pods (spec.nodeName set), one ClusterIP Service per K pods",
     },
     setup,

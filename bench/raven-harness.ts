@@ -119,6 +119,15 @@ export function sandboxConfig(dir: string): { serviceCidr: string; podCidr: stri
 // ---------------------------------------------------------------------------------------------
 // raven-controller as a child process
 
+/**
+ * The NODE_OPTIONS deploy/controller.yaml runs raven-controller with, so the benchmarks
+ * measure the controller as it is deployed ("" when the manifest sets none).
+ */
+export function deployedNodeOptions(): string {
+  const manifest = readFileSync(join(ROOT, "deploy", "controller.yaml"), "utf8");
+  return /- name: NODE_OPTIONS\s+value: "?([^"\n]*)"?/.exec(manifest)?.[1]?.trim() ?? "";
+}
+
 export interface RunningController {
   pid: number;
   child: ChildProcess;

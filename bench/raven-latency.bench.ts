@@ -7,7 +7,7 @@
 //
 // Usage: node bench/raven-latency.bench.ts [--rates 20,100] [--duration 30 | --pods N]
 //          [--nodes 4] [--pods-per-namespace 200] [--scheduler] [--cpu-prof DIR] [--out FILE]
-//          [--controller-args="--pod-workers 32"] [--controller-node-options="--max-old-space-size=192"]
+//          [--controller-args="--pod-workers 32"] [--controller-node-options="--max-semi-space-size=8"]
 // --cpu-prof DIR profiles raven-controller, the API server and the controller-manager
 // (NODE_OPTIONS=--cpu-prof) and adds each one's hot functions per rate to the JSON.
 import { writeFileSync } from "node:fs";
@@ -25,6 +25,7 @@ import {
   type BenchSandbox,
   bottleneckOf,
   cpuBetween,
+  deployedNodeOptions,
   keepWatching,
   machineSplit,
   mapLimit,
@@ -60,10 +61,12 @@ const { values } = parseArgs({
     "settle-timeout": { type: "string", default: "120" },
     "cpu-prof": { type: "string" },
     "controller-args": { type: "string", default: "" },
-    "controller-node-options": { type: "string", default: "" },
+    // Default: the NODE_OPTIONS of deploy/controller.yaml (pass "" for none).
+    "controller-node-options": { type: "string" },
     out: { type: "string" },
   },
 });
+const controllerNodeOptions = values["controller-node-options"] ?? deployedNodeOptions();
 const RATES = values.rates!.split(",").map(Number);
 const NODES = Number(values.nodes);
 const PER_NS = Number(values["pods-per-namespace"]);
@@ -229,7 +232,7 @@ let report: any;
 try {
   ctl = await startController(sb, {
     extraArgs: values["controller-args"]!.split(" ").filter(Boolean),
-    nodeOptions: values["controller-node-options"],
+    nodeOptions: controllerNodeOptions,
     cpuProfDir: PROF,
   });
   await waitControllerReady(ctl);
@@ -299,7 +302,7 @@ try {
     config: {
       virtualNodes: NODES,
       controllerArgs: values["controller-args"],
-      controllerNodeOptions: values["controller-node-options"],
+      controllerNodeOptions: controllerNodeOptions,
       podsPerNamespace: PER_NS,
       binding: values.scheduler ? "scheduler" : "spec.nodeName set by the client",
       warmupPods: WARMUP,

@@ -5,10 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(etcd-server etcd-client openssl ca-certificates iproute2)
+# etcd for the API server; containerd, runc, the CNI reference plugins, nftables, iproute2 and
+# util-linux (nsenter) for real nodes; busybox-static, nginx-light, gcc and libc6-dev to build the
+# sandbox's images (src/sandbox/images); socat and curl for port-forward and probes by hand.
+packages=(etcd-server etcd-client openssl ca-certificates iproute2
+  containerd runc busybox-static nginx-light containernetworking-plugins nftables util-linux
+  gcc libc6-dev socat curl)
+# One dpkg-query for all packages (not one per package): keeps a no-op run fast.
 missing=()
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${packages[@]}" 2>/dev/null || true)
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  grep -qx "$p install ok installed" <<<"$installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}" >&2

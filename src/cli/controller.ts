@@ -12,6 +12,12 @@ const positive = (v: string): number => {
   return n;
 };
 
+const nonNegative = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a non-negative integer");
+  return n;
+};
+
 export function controllerCommand(): Command {
   return new Command("controller")
     .description(
@@ -45,8 +51,19 @@ export function controllerCommand(): Command {
       cidr,
       "172.16.0.0/24",
     )
-    .option("--pod-workers <n>", "concurrent pod reconciles", positive, 16)
-    .option("--service-workers <n>", "concurrent Service reconciles", positive, 8)
+    .option(
+      "--pod-workers <n>",
+      "concurrent pod reconciles (each waits on two API round trips)",
+      positive,
+      64,
+    )
+    .option("--service-workers <n>", "concurrent Service reconciles", positive, 16)
+    .option(
+      "--endpoint-batch-ms <ms>",
+      "how long a Service waits after an EndpointSlice change, to fold a burst into one load-balancer write",
+      nonNegative,
+      500,
+    )
     .option("--no-leader-elect", "run without leader election (a single replica)")
     .option("--leader-elect-namespace <ns>", "namespace of the leader Lease", "kube-system")
     .option("--leader-elect-name <name>", "name of the leader Lease", "raven-controller")

@@ -113,6 +113,16 @@ export function sandboxCommand(): Command {
     });
 
   cmd
+    .command("kubelet")
+    .description("run a node's kubelet over its containerd (started by 'sandbox up' inside the node's netns)")
+    .option("--dir <dir>", "sandbox directory", DEFAULT_DIR)
+    .requiredOption("--node <name>", "the node to run, e.g. node-1")
+    .action(async (o) => {
+      const { runKubelet } = await import("../kubelet/main.ts");
+      await runKubelet({ dir: o.dir, node: o.node });
+    });
+
+  cmd
     .command("controller-manager")
     .description("run the sandbox's built-in controllers (started by 'sandbox up')")
     .option("--dir <dir>", "sandbox directory", DEFAULT_DIR)

@@ -23,6 +23,8 @@ export interface ControllerConfig {
   podWorkers: number;
   serviceWorkers: number;
   namespaceWorkers: number;
+  /** How long a Service waits after an EndpointSlice change, to take a burst of them in one sync. */
+  endpointBatchMs: number;
 }
 
 export const DEFAULT_CONFIG: ControllerConfig = {
@@ -31,9 +33,10 @@ export const DEFAULT_CONFIG: ControllerConfig = {
   defaultNamespaceCidr: "192.168.0.0/24",
   serviceCidr: "10.0.0.0/24",
   externalCidr: "172.16.0.0/24",
-  podWorkers: 16,
-  serviceWorkers: 8,
+  podWorkers: 64,
+  serviceWorkers: 16,
   namespaceWorkers: 2,
+  endpointBatchMs: 500,
 };
 
 export interface Informers {

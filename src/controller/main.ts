@@ -17,6 +17,7 @@ export interface ControllerCommandOptions {
   externalCidr: string;
   podWorkers: number;
   serviceWorkers: number;
+  endpointBatchMs: number;
   leaderElect: boolean;
   leaderElectNamespace: string;
   leaderElectName: string;
@@ -40,11 +41,13 @@ export async function runControllerCommand(o: ControllerCommandOptions): Promise
     externalCidr: o.externalCidr,
     podWorkers: o.podWorkers,
     serviceWorkers: o.serviceWorkers,
+    endpointBatchMs: o.endpointBatchMs,
   };
   try {
     await runController(
       {
-        kubeconfig: o.inCluster ? { inCluster: true } : { path: o.kubeconfig },
+        // Loaded in a child process: client-node would otherwise stay resident (~40 MiB).
+        kubeconfig: o.inCluster ? { inCluster: true, isolate: true } : { path: o.kubeconfig, isolate: true },
         config,
         annotationPrefix: o.annotationPrefix,
         annotationNaming: o.annotationNames,

@@ -3,7 +3,7 @@
 // with Raven's finalizer, in one strategic merge patch. Finished and deleted pods release
 // their port. Level-triggered: every step can be replayed after a crash.
 import { isNotFound } from "../kube/errors.ts";
-import type { KubeObject } from "../kube/objects.ts";
+import { type KubeObject, objectKey } from "../kube/objects.ts";
 import { PODS } from "../kube/resource.ts";
 import { SdnError } from "../sdn/backend.ts";
 import type { Port } from "../sdn/model.ts";
@@ -11,6 +11,7 @@ import { portAnnotation, subnetAnnotation } from "./annotations.ts";
 import { type ControllerDeps, ownerOf } from "./context.ts";
 import { type MetadataWant, metadataPatch } from "./meta-patch.ts";
 import type { NamespaceReconciler } from "./namespaces.ts";
+import { OwnWrites } from "./own-writes.ts";
 
 export function isFinished(pod: KubeObject): boolean {
   const phase = pod.status?.phase;
@@ -30,9 +31,10 @@ export function wantsPort(pod: KubeObject): boolean {
 export class PodReconciler {
   private readonly d: ControllerDeps;
   private readonly namespaces: NamespaceReconciler;
-  /** UIDs of pods gone from the cache (deleted without our finalizer), to release their ports. */
   /** UIDs of objects gone from the cache under a key (a name may be reused at once), to release. */
   private readonly goneUids = new Map<string, Set<string>>();
+  /** Our latest pod patches, so a sync on a cache that has not seen them yet is skipped. */
+  private readonly writes = new OwnWrites();
 
   constructor(deps: ControllerDeps, namespaces: NamespaceReconciler) {
     this.d = deps;
@@ -40,6 +42,7 @@ export class PodReconciler {
   }
 
   forget(key: string, uid: string): void {
+    this.writes.forget(key);
     const uids = this.goneUids.get(key) ?? new Set<string>();
     uids.add(uid);
     this.goneUids.set(key, uids);
@@ -60,6 +63,8 @@ export class PodReconciler {
     const pod = this.d.informers.pods.get(key);
     await this.releaseGone(key, pod?.metadata.uid);
     if (!pod) return;
+    // The cache predates our own last patch of this pod: that patch's event will queue it again.
+    if (this.writes.isStale(key, pod)) return;
     if (wantsPort(pod)) return this.bind(pod);
     // Deleted or finished: release the port, then let the pod go.
     await this.releasePorts(pod.metadata.uid!);
@@ -151,7 +156,14 @@ export class PodReconciler {
     const body = metadataPatch(pod, want);
     if (!body) return;
     try {
-      await this.d.client.patch(PODS, pod.metadata.namespace!, pod.metadata.name!, "strategic", body);
+      const out = await this.d.client.patch(
+        PODS,
+        pod.metadata.namespace!,
+        pod.metadata.name!,
+        "strategic",
+        body,
+      );
+      this.writes.record(objectKey(pod), out);
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }

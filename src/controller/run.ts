@@ -18,6 +18,7 @@ import { CLUSTER_OWNER, type ControllerConfig, type ControllerDeps, type Informe
 import { ControllerMetrics } from "./metrics.ts";
 import { NamespaceReconciler } from "./namespaces.ts";
 import { removeOrphans } from "./orphans.ts";
+import { trimPod } from "./pod-cache.ts";
 import { PodReconciler } from "./pods.ts";
 import { SERVICE_NAME_LABEL, ServiceReconciler } from "./services.ts";
 
@@ -53,7 +54,7 @@ export async function runController(opts: ControllerOptions, signal: AbortSignal
   const client = await KubeClient.fromKubeConfig(opts.kubeconfig);
   const factory = new SharedInformerFactory(client, { logger: log });
   const informers: Informers = {
-    pods: factory.informerFor(PODS, {}, { resyncPeriodMs: RESYNC_MS }),
+    pods: factory.informerFor(PODS, {}, { resyncPeriodMs: RESYNC_MS, transform: trimPod }),
     services: factory.informerFor(SERVICES, {}, { resyncPeriodMs: RESYNC_MS }),
     namespaces: factory.informerFor(NAMESPACES, {}, { resyncPeriodMs: RESYNC_MS }),
     endpointSlices: factory.informerFor(ENDPOINTSLICES),
@@ -185,10 +186,12 @@ async function lead(d: ControllerDeps, signal: AbortSignal, orphanResyncMs: numb
         queues.service.add(objectKey(s));
       },
     }),
+    // Endpoint changes come in bursts (pods of a Service turning ready one after another):
+    // a short batch period folds a burst into one load-balancer write and one annotation patch.
     inf.endpointSlices.addEventHandler({
-      onAdd: (e) => enqueueServiceOf(e, queues.service),
-      onUpdate: (_o, e) => enqueueServiceOf(e, queues.service),
-      onDelete: (e) => enqueueServiceOf(e, queues.service),
+      onAdd: (e) => enqueueServiceOf(e, queues.service, d.config.endpointBatchMs),
+      onUpdate: (_o, e) => enqueueServiceOf(e, queues.service, d.config.endpointBatchMs),
+      onDelete: (e) => enqueueServiceOf(e, queues.service, d.config.endpointBatchMs),
     }),
     inf.namespaces.addEventHandler({
       onAdd: (n) => queues.namespace.add(n.metadata.name!),
@@ -257,9 +260,10 @@ function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<boolean> {
   });
 }
 
-function enqueueServiceOf(slice: KubeObject, queue: WorkQueue): void {
+function enqueueServiceOf(slice: KubeObject, queue: WorkQueue, batchMs: number): void {
   const svc = slice.metadata.labels?.[SERVICE_NAME_LABEL];
-  if (svc) queue.add(`${slice.metadata.namespace}/${svc}`);
+  // addAfter keeps the earliest pending time, so a burst waits at most batchMs after its first event.
+  if (svc) queue.addAfter(`${slice.metadata.namespace}/${svc}`, batchMs);
 }
 
 /** The service network (VIPs) and the external network (floating IPs) belong to the cluster. */

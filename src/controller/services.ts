@@ -4,7 +4,7 @@
 // external subnet becomes a floating IP on the VIP; type LoadBalancer gets one from the pool
 // and status.loadBalancer.ingress.
 import { isNotFound } from "../kube/errors.ts";
-import type { KubeObject } from "../kube/objects.ts";
+import { type KubeObject, objectKey } from "../kube/objects.ts";
 import { SERVICES } from "../kube/resource.ts";
 import { type ListenerRequest, SdnError } from "../sdn/backend.ts";
 import { cidrContains, parseCidr } from "../sdn/ipam.ts";
@@ -12,6 +12,7 @@ import type { FloatingIp, LbProtocol, LoadBalancerState } from "../sdn/model.ts"
 import { floatingIpAnnotation, lbPoolAnnotation, lbVipAnnotation } from "./annotations.ts";
 import { CLUSTER_OWNER, type ControllerDeps, ownerOf } from "./context.ts";
 import { type MetadataWant, metadataPatch } from "./meta-patch.ts";
+import { OwnWrites } from "./own-writes.ts";
 
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 
@@ -65,12 +66,15 @@ export class ServiceReconciler {
   private readonly goneUids = new Map<string, Set<string>>();
   /** The externalIPs last reported as ignored, per Service UID (to report each change once). */
   private readonly reportedIgnored = new Map<string, string>();
+  /** Our latest Service writes, so a sync on a cache that has not seen them yet is skipped. */
+  private readonly writes = new OwnWrites();
 
   constructor(deps: ControllerDeps) {
     this.d = deps;
   }
 
   forget(key: string, uid: string): void {
+    this.writes.forget(key);
     const uids = this.goneUids.get(key) ?? new Set<string>();
     uids.add(uid);
     this.goneUids.set(key, uids);
@@ -91,6 +95,9 @@ export class ServiceReconciler {
     const svc = this.d.informers.services.get(key);
     await this.releaseGone(key, svc?.metadata.uid);
     if (!svc) return;
+    // The cache predates our own last write of this Service: that write's event will queue it
+    // again (and the sync then sees the EndpointSlices as they are by then).
+    if (this.writes.isStale(key, svc)) return;
     const k = this.d.keys;
     if (!wantsLoadBalancer(svc)) {
       await this.release(svc.metadata.uid!);
@@ -244,7 +251,7 @@ export class ServiceReconciler {
 
   private async writeIngress(svc: KubeObject, ingress: unknown[]): Promise<void> {
     try {
-      await this.d.client.patch(
+      const out = await this.d.client.patch(
         SERVICES,
         svc.metadata.namespace!,
         svc.metadata.name!,
@@ -252,6 +259,7 @@ export class ServiceReconciler {
         { status: { loadBalancer: { ingress } } },
         { subresource: "status" },
       );
+      this.writes.record(objectKey(svc), out);
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -272,7 +280,14 @@ export class ServiceReconciler {
     const body = metadataPatch(svc, want);
     if (!body) return;
     try {
-      await this.d.client.patch(SERVICES, svc.metadata.namespace!, svc.metadata.name!, "strategic", body);
+      const out = await this.d.client.patch(
+        SERVICES,
+        svc.metadata.namespace!,
+        svc.metadata.name!,
+        "strategic",
+        body,
+      );
+      this.writes.record(objectKey(svc), out);
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -439,4 +439,57 @@ test("a kubeconfig file yields the server, the bearer token and the context name
   assert.equal(cfg.rejectUnauthorized, false);
   const headers = typeof cfg.headers === "function" ? await cfg.headers() : cfg.headers;
   assert.equal(headers?.Authorization, "Bearer s3cret");
+});
+
+test("an isolated kubeconfig load (child process) yields the same client config", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "raven-kubeconfig-"));
+  try {
+    const path = join(dir, "config");
+    const tokenFile = join(dir, "token");
+    writeFileSync(tokenFile, "t0k3n\n");
+    writeFileSync(
+      path,
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        "- name: sandbox",
+        "  cluster:",
+        "    server: https://127.0.0.1:6443",
+        `    certificate-authority-data: ${Buffer.from("-----CA-----").toString("base64")}`,
+        "users:",
+        "- name: admin",
+        "  user:",
+        "    token: s3cret",
+        "- name: sa",
+        "  user:",
+        `    auth-provider: {name: tokenFile, config: {tokenFile: ${tokenFile}}}`,
+        "contexts:",
+        "- name: sandbox",
+        "  context: {cluster: sandbox, user: admin, namespace: raven-system}",
+        "- name: sa",
+        "  context: {cluster: sandbox, user: sa}",
+        "current-context: sandbox",
+      ].join("\n"),
+    );
+    const inline = await loadClientConfig({ path });
+    const isolated = await loadClientConfig({ path, isolate: true });
+    const headersOf = async (c: typeof inline) =>
+      typeof c.headers === "function" ? await c.headers() : c.headers;
+    assert.equal(isolated.server, inline.server);
+    assert.equal(isolated.namespace, "raven-system");
+    assert.equal(String(isolated.ca), "-----CA-----");
+    assert.deepEqual(await headersOf(isolated), await headersOf(inline));
+    assert.equal((await headersOf(isolated))?.Authorization, "Bearer s3cret");
+    // A token file (the in-cluster service account's kind of credential) is read as client-node reads it.
+    const sa = await loadClientConfig({ path, context: "sa", isolate: true });
+    assert.match((await headersOf(sa))?.Authorization ?? "", /^Bearer t0k3n/);
+    // A broken kubeconfig fails with client-node's message.
+    await assert.rejects(
+      loadClientConfig({ path: join(dir, "missing"), isolate: true }),
+      /ENOENT|no such file/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort, isPortFree } from "../util/ports.ts";
+import { hostRoutedCidrs, MAX_NODES, pickNodeCidr } from "./node/network.ts";
 
 export interface SandboxConfig {
   dir: string;
@@ -18,7 +19,12 @@ export interface SandboxConfig {
   podCidr: string;
   externalCidr: string;
   virtualNodes: number;
+  /** Nodes that run real containers (network namespaces with containerd and our kubelet). */
   nodes: number;
+  /** The nodes' underlay: a /24 of 10.254.0.0/16 chosen at first start (host bridge .1, node i .(10+i)). */
+  nodeCidr: string;
+  /** Node i's pods get the i-th /24 of this range (reference CNI plugins until Raven's CNI lands). */
+  nodePodCidr: string;
   /** Built-in controllers to run, kube-controller-manager style: "*" for all, "-name" to leave one out. */
   controllers: string;
   /** The SDN backend raven-controller runs with, or "none" to run no raven-controller. */
@@ -67,15 +73,23 @@ export function instanceIdFor(dir: string): string {
   return `rv${createHash("sha256").update(resolve(dir)).digest("hex").slice(0, 6)}`;
 }
 
-async function portOr(saved: number | undefined): Promise<number> {
-  if (saved && (await isPortFree(saved))) return saved;
+/** The saved port if it is free (waiting up to `waitMs` for it: a killed process's sockets may linger), else a new one. */
+async function portOr(saved: number | undefined, waitMs = 0): Promise<number> {
+  const deadline = Date.now() + waitMs;
+  while (saved) {
+    if (await isPortFree(saved)) return saved;
+    if (Date.now() >= deadline) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   return freePort();
 }
 
 export async function loadOrCreateConfig(
   dirArg: string,
   overrides: Partial<SandboxConfig> = {},
+  opts: { portWaitMs?: number } = {},
 ): Promise<SandboxConfig> {
+  const portOrSaved = (saved: number | undefined) => portOr(saved, opts.portWaitMs);
   const dir = resolve(dirArg);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const p = paths(dir);
@@ -88,9 +102,9 @@ export async function loadOrCreateConfig(
   const cfg: SandboxConfig = {
     dir,
     instanceId: instanceIdFor(dir),
-    apiserverPort: await portOr(saved.apiserverPort),
-    etcdClientPort: await portOr(saved.etcdClientPort),
-    etcdPeerPort: await portOr(saved.etcdPeerPort),
+    apiserverPort: await portOrSaved(saved.apiserverPort),
+    etcdClientPort: await portOrSaved(saved.etcdClientPort),
+    etcdPeerPort: await portOrSaved(saved.etcdPeerPort),
     serviceCidr: saved.serviceCidr ?? "10.0.0.0/24",
     podCidr: saved.podCidr ?? "192.168.0.0/16",
     externalCidr: saved.externalCidr ?? "172.16.0.0/24",
@@ -98,14 +112,20 @@ export async function loadOrCreateConfig(
     controllers: saved.controllers ?? "*",
     backend: saved.backend ?? "embedded",
     ravenController: saved.ravenController ?? true,
-    ravenMetricsPort: await portOr(saved.ravenMetricsPort),
+    ravenMetricsPort: await portOrSaved(saved.ravenMetricsPort),
     audit: saved.audit ?? false,
     annotationPrefix: saved.annotationPrefix ?? "raven.io",
     annotationNames: saved.annotationNames ?? "raven",
     nodes: saved.nodes ?? 1,
+    nodeCidr: saved.nodeCidr ?? pickNodeCidr(instanceIdFor(dir), await routedOrNone()),
+    nodePodCidr: saved.nodePodCidr ?? "10.244.0.0/16",
     tokens,
     ...overrides,
   };
+  if (!Number.isInteger(cfg.nodes) || cfg.nodes < 0 || cfg.nodes > MAX_NODES)
+    throw new Error(`nodes must be an integer from 0 to ${MAX_NODES}, got ${cfg.nodes}`);
+  if (!/^\d+\.\d+\.0\.0\/16$/.test(cfg.nodePodCidr))
+    throw new Error(`nodePodCidr must be a /16 like 10.244.0.0/16, got "${cfg.nodePodCidr}"`);
   writeFileSync(p.config, `${JSON.stringify(cfg, null, 2)}\n`, { mode: 0o600 });
   writeFileSync(
     p.tokens,
@@ -117,20 +137,34 @@ export async function loadOrCreateConfig(
   return cfg;
 }
 
+/** The host's routes; none when `ip` cannot be run (the CIDR is checked again when the bridge is made). */
+async function routedOrNone(): Promise<string[]> {
+  try {
+    return await hostRoutedCidrs();
+  } catch {
+    return [];
+  }
+}
+
 export function readConfig(dirArg: string): SandboxConfig | undefined {
   const p = paths(resolve(dirArg));
   return existsSync(p.config) ? JSON.parse(readFileSync(p.config, "utf8")) : undefined;
 }
 
-/** A kubeconfig for one identity, trusting the sandbox CA. */
-export function kubeconfigYaml(cfg: SandboxConfig, identity: string, caFile: string): string {
+/** A kubeconfig for one identity, trusting the sandbox CA; `server` defaults to loopback. */
+export function kubeconfigYaml(
+  cfg: SandboxConfig,
+  identity: string,
+  caFile: string,
+  server = `https://127.0.0.1:${cfg.apiserverPort}`,
+): string {
   const t = cfg.tokens[identity];
   return `apiVersion: v1
 kind: Config
 clusters:
 - name: raven-sandbox
   cluster:
-    server: https://127.0.0.1:${cfg.apiserverPort}
+    server: ${server}
     certificate-authority: ${caFile}
 users:
 - name: ${identity}

@@ -1,8 +1,12 @@
 // Entry point of the API server process that `raven sandbox up` starts.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createLogger } from "../util/log.ts";
+import { kubeletStreamerFor } from "./apiserver/http/kubelet-proxy.ts";
 import { ApiServer } from "./apiserver/server.ts";
+import { parsedOf } from "./apiserver/storage/watch-cache.ts";
 import { paths, readConfig } from "./config.ts";
+import { gatewayIp } from "./node/network.ts";
 import { pkiPaths } from "./pki.ts";
 
 export async function runApiServer(dir: string): Promise<void> {
@@ -14,12 +18,24 @@ export async function runApiServer(dir: string): Promise<void> {
   const server = new ApiServer({
     etcdEndpoint: `http://127.0.0.1:${cfg.etcdClientPort}`,
     port: cfg.apiserverPort,
+    // Real nodes reach the API server on their underlay's gateway (the bridge exists by now).
+    extraHosts: cfg.nodes > 0 ? [gatewayIp(cfg.nodeCidr)] : [],
     certFile: pki.serverCert,
     keyFile: pki.serverKey,
     tokenFile: p.tokens,
     serviceCidr: cfg.serviceCidr,
     auditLog: cfg.audit ? join(p.logs, "audit.log") : undefined,
     log,
+    // log/exec/attach/portforward of pods on real nodes go to their kubelet (Node read from our cache).
+    streamerFor: (pod) => streamerFor(pod),
+  });
+  const streamerFor = kubeletStreamerFor({
+    nodeByName: (name) => {
+      const cached = server.cache.bucket("/registry/nodes/").items.get(`/registry/nodes/${name}`);
+      return cached && parsedOf(cached);
+    },
+    ca: readFileSync(pki.caCert),
+    token: cfg.tokens.kubelet?.token,
   });
   await server.start();
   log.info({ port: server.port, dir: join(cfg.dir) }, "API server ready");

@@ -1,14 +1,30 @@
-// `raven sandbox up|stop|down|status`: starts etcd, the API server and the controllers as
-// child processes, restarts any that die, and stops exactly what it started (by PID).
-import { type ChildProcess, spawn } from "node:child_process";
+// `raven sandbox up|stop|down|status`: starts etcd, the API server, the controllers and the real
+// nodes (containerd + kubelet in a network namespace each) as child processes, restarts any that
+// die, and stops exactly what it started (by PID). `down` also removes the nodes' network
+// namespaces, links, mounts and processes (node/cleanup.ts), then the dir.
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { Agent, request } from "undici";
 import { annotationKeys } from "../controller/annotations.ts";
+import { Component, childEnv } from "./component.ts";
 import { kubeconfigYaml, loadOrCreateConfig, paths, readConfig, type SandboxConfig } from "./config.ts";
 import { type RunningEtcd, startEtcd } from "./etcd/process.ts";
+import type { BuiltImage } from "./images/build.ts";
+import {
+  deleteSandboxNetwork,
+  deleteSandboxNftTables,
+  killSandboxProcesses,
+  mountsUnder,
+  removeAllPods,
+  removeEmptyRuncDirs,
+  unmountUnder,
+} from "./node/cleanup.ts";
+import { cleanupContainerdState } from "./node/containerd.ts";
+import { deleteNodeNetwork, deleteUnderlay, ensureUnderlay, gatewayIp, netnsNames } from "./node/network.ts";
+import { nodeLayouts, RunningNode } from "./node/node-process.ts";
 import { ensurePki } from "./pki.ts";
 
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
@@ -39,13 +55,6 @@ interface State {
 /** The argv that runs a raven subcommand on this same Node. */
 export function ravenCommand(args: string[]): { cmd: string; args: string[] } {
   return { cmd: process.execPath, args: ["--disable-warning=ExperimentalWarning", MAIN, ...args] };
-}
-
-/** Our children need no extra CA bundle; loading the machine's costs every Node start ~70 ms. */
-function childEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.NODE_EXTRA_CA_CERTS;
-  return env;
 }
 
 export function isAlive(pid: number): boolean {
@@ -98,55 +107,6 @@ async function waitReady(cfg: SandboxConfig, timeoutMs: number, alive: () => boo
   }
 }
 
-class Component {
-  readonly name: string;
-  private readonly argv: string[];
-  private readonly logFile: string;
-  private readonly log: Logger;
-  child?: ChildProcess;
-  private stopping = false;
-  private restarts = 0;
-  private startedAt = 0;
-
-  constructor(name: string, argv: string[], logFile: string, log: Logger) {
-    this.name = name;
-    this.argv = argv;
-    this.logFile = logFile;
-    this.log = log;
-  }
-
-  start(): void {
-    const { cmd, args } = ravenCommand(this.argv);
-    const fd = openSync(this.logFile, "a");
-    this.startedAt = Date.now();
-    const child = spawn(cmd, args, { stdio: ["ignore", fd, fd], env: childEnv() });
-    this.child = child;
-    child.once("exit", (code, signal) => {
-      if (this.stopping) return;
-      // Crash-looping components back off like a kubelet would.
-      if (Date.now() - this.startedAt > 60_000) this.restarts = 0;
-      const delay = Math.min(500 * 2 ** this.restarts++, 30_000);
-      this.log.warn({ component: this.name, code, signal, delay }, "component exited; restarting");
-      setTimeout(() => !this.stopping && this.start(), delay);
-    });
-  }
-
-  get alive(): boolean {
-    return Boolean(this.child && this.child.exitCode === null && this.child.signalCode === null);
-  }
-
-  async stop(timeoutMs = 10_000): Promise<void> {
-    this.stopping = true;
-    const c = this.child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise<void>((r) => c.once("exit", () => r()));
-    c.kill("SIGTERM");
-    const t = setTimeout(() => c.kill("SIGKILL"), timeoutMs);
-    await exited;
-    clearTimeout(t);
-  }
-}
-
 export async function up(opts: UpOptions): Promise<void> {
   const out = opts.out ?? ((l: string) => process.stdout.write(`${l}\n`));
   const existing = readState(opts.dir);
@@ -155,6 +115,8 @@ export async function up(opts: UpOptions): Promise<void> {
       `a sandbox is already running in ${opts.dir} (pid ${existing.pid}); use 'raven sandbox status'`,
     );
   }
+  // A supervisor killed with -9 leaves its children (containerd holds its node's state): stop them.
+  if (existing) await stop(opts.dir);
   const overrides: Partial<SandboxConfig> = {};
   if (opts.virtualNodes !== undefined) overrides.virtualNodes = opts.virtualNodes;
   if (opts.nodes !== undefined) overrides.nodes = opts.nodes;
@@ -164,11 +126,15 @@ export async function up(opts: UpOptions): Promise<void> {
   if (opts.ravenController !== undefined) overrides.ravenController = opts.ravenController;
   if (opts.annotationPrefix !== undefined) overrides.annotationPrefix = opts.annotationPrefix;
   if (opts.annotationNames !== undefined) overrides.annotationNames = opts.annotationNames;
-  const cfg = await loadOrCreateConfig(opts.dir, overrides);
+  // After stopping orphans, their ports may take a moment to be free again: keep the same ones.
+  const cfg = await loadOrCreateConfig(opts.dir, overrides, { portWaitMs: existing ? 5000 : 0 });
   if (opts.detach) return detach(cfg, opts, out);
   const p = paths(cfg.dir);
   mkdirSync(p.logs, { recursive: true });
-  const pki = ensurePki(p.pki, ["10.0.0.1"]);
+  const t0 = Date.now();
+  const layouts = nodeLayouts(cfg);
+  // Nodes reach the API server on the underlay's gateway: the serving cert must name it.
+  const pki = ensurePki(p.pki, ["10.0.0.1", ...(layouts.length ? [gatewayIp(cfg.nodeCidr)] : [])]);
   writeFileSync(p.kubeconfig, kubeconfigYaml(cfg, "admin", pki.caCert), { mode: 0o600 });
   for (const id of ["controller-manager", "raven-controller", "raven-agent", "kubelet"])
     writeFileSync(p.componentKubeconfig(id), kubeconfigYaml(cfg, id, pki.caCert), { mode: 0o600 });
@@ -178,10 +144,20 @@ export async function up(opts: UpOptions): Promise<void> {
   saveState();
   let etcd: RunningEtcd | undefined;
   const components: Component[] = [];
+  const nodes: RunningNode[] = [];
+  const track = (c: Component) => {
+    c.onStart = (pid) => {
+      state.children[c.name] = pid;
+      if (!shuttingDown) saveState();
+    };
+    return c;
+  };
   let shuttingDown: Promise<void> | undefined;
-  const shutdown = () => {
+  /** `removePods` (on `down`): every pod is stopped and removed through CRI before containerd stops. */
+  const shutdown = (removePods: boolean) => {
     shuttingDown ??= (async () => {
-      opts.log.info("stopping sandbox");
+      opts.log.info({ removePods }, "stopping sandbox");
+      await Promise.all(nodes.map((n) => n.stop({ removePods })));
       for (const c of [...components].reverse()) await c.stop();
       await etcd?.stop();
       rmSync(p.state, { force: true });
@@ -189,10 +165,36 @@ export async function up(opts: UpOptions): Promise<void> {
     })();
     return shuttingDown;
   };
-  const onSignal = () => void shutdown().then(() => process.exit(0));
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const onSignal = (removePods: boolean) => () => void shutdown(removePods).then(() => process.exit(0));
+  process.once("SIGINT", onSignal(false));
+  process.once("SIGTERM", onSignal(false));
+  process.once(DOWN_SIGNAL, onSignal(true));
   try {
+    // The bridge must exist before the API server listens on its address.
+    await reconcileNodeNetworks(cfg, layouts.length);
+    let prepared: Promise<void> = Promise.resolve();
+    if (layouts.length) {
+      const { buildImages } = await import("./images/build.ts");
+      const images: Promise<BuiltImage[]> = buildImages();
+      const deps = {
+        cfg,
+        all: layouts,
+        caFile: pki.caCert,
+        logsDir: p.logs,
+        log: opts.log,
+        images,
+        raven: ravenCommand,
+      };
+      for (const l of layouts) {
+        const n = new RunningNode(l, deps);
+        track(n.containerd);
+        track(n.kubelet);
+        nodes.push(n);
+      }
+      // Networks, containerd and images while etcd and the API server start.
+      prepared = Promise.all(nodes.map((n) => n.prepare(deps))).then(() => undefined);
+      prepared.catch(() => undefined);
+    }
     etcd = await startEtcd({
       dataDir: p.etcdData,
       logFile: join(p.logs, "etcd.log"),
@@ -202,7 +204,7 @@ export async function up(opts: UpOptions): Promise<void> {
     state.children.etcd = etcd.child.pid!;
     const apiserver = new Component(
       "apiserver",
-      ["sandbox", "apiserver", "--dir", cfg.dir],
+      ravenCommand(["sandbox", "apiserver", "--dir", cfg.dir]),
       join(p.logs, "apiserver.log"),
       opts.log,
     );
@@ -212,7 +214,7 @@ export async function up(opts: UpOptions): Promise<void> {
     state.children.apiserver = apiserver.child!.pid!;
     const cm = new Component(
       "controller-manager",
-      [
+      ravenCommand([
         "sandbox",
         "controller-manager",
         "--dir",
@@ -225,7 +227,7 @@ export async function up(opts: UpOptions): Promise<void> {
         ...(cfg.backend === "none" ? [] : ["--wait-for-port-annotation"]),
         "--port-annotation",
         annotationKeys(cfg.annotationPrefix, cfg.annotationNames).port,
-      ],
+      ]),
       join(p.logs, "controller-manager.log"),
       opts.log,
     );
@@ -236,7 +238,7 @@ export async function up(opts: UpOptions): Promise<void> {
     if (cfg.backend !== "none" && cfg.ravenController) {
       const raven = new Component(
         "raven-controller",
-        [
+        ravenCommand([
           "controller",
           "--kubeconfig",
           p.componentKubeconfig("raven-controller"),
@@ -254,7 +256,7 @@ export async function up(opts: UpOptions): Promise<void> {
           cfg.annotationPrefix,
           "--annotation-names",
           cfg.annotationNames,
-        ],
+        ]),
         join(p.logs, "raven-controller.log"),
         opts.log,
       );
@@ -262,19 +264,43 @@ export async function up(opts: UpOptions): Promise<void> {
       raven.start();
       state.children["raven-controller"] = raven.child!.pid!;
     }
+    await prepared;
+    for (const n of nodes) n.startKubelet();
     state.ready = true;
     saveState();
+    opts.log.info({ nodes: nodes.length, ms: Date.now() - t0 }, "sandbox ready");
     out(`export KUBECONFIG=${p.kubeconfig}`);
   } catch (err) {
-    await shutdown();
+    await shutdown(false);
     throw err;
   }
   // Keep the pid map current as components restart.
   setInterval(() => {
-    for (const c of components) if (c.child?.pid) state.children[c.name] = c.child.pid;
+    for (const c of [...components, ...nodes.flatMap((n) => [n.containerd, n.kubelet])])
+      if (c.child?.pid) state.children[c.name] = c.child.pid;
     if (!shuttingDown) saveState();
   }, 2000).unref();
   await new Promise<never>(() => {});
+}
+
+/**
+ * The underlay bridge when there are nodes (none otherwise), and no netns of a node the sandbox no
+ * longer has (it was started with more nodes before).
+ */
+async function reconcileNodeNetworks(cfg: SandboxConfig, nodes: number): Promise<void> {
+  const plan = { instanceId: cfg.instanceId, nodeCidr: cfg.nodeCidr, nodePodCidr: cfg.nodePodCidr };
+  const { nodeLayout } = await import("./node/layout.ts");
+  for (const ns of await netnsNames()) {
+    const m = ns.match(/-node(\d+)$/);
+    if (ns.startsWith(`${cfg.instanceId}-node`) && m && Number(m[1]) > nodes) {
+      const gone = nodeLayout(cfg.dir, plan, Number(m[1]));
+      // Its containers may still run under their shims (`stop` leaves pods running).
+      await cleanupContainerdState(gone);
+      await deleteNodeNetwork(gone);
+    }
+  }
+  if (nodes > 0) await ensureUnderlay(cfg.instanceId, cfg.nodeCidr);
+  else await deleteUnderlay(cfg.instanceId);
 }
 
 /** The embedded backend's CRDs, installed as the cluster admin would (kubectl apply -f deploy/crds). */
@@ -309,27 +335,75 @@ async function detach(cfg: SandboxConfig, opts: UpOptions, out: (l: string) => v
   out(`export KUBECONFIG=${p.kubeconfig}`);
 }
 
-/** Stops a running sandbox (keeps its data). Returns false when nothing was running. */
-export async function stop(dir: string, timeoutMs = 60_000): Promise<boolean> {
+/** Sent by `down` to the supervisor: stop like SIGTERM, but remove every pod through CRI first. */
+const DOWN_SIGNAL = "SIGUSR2";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Stops a running sandbox (keeps its data). Returns false when nothing was running. With
+ * `removePods` (`down`), pods are stopped and removed through CRI before containerd stops, so
+ * CNI DEL runs for each. Pods otherwise keep running under their shims, as when a node's
+ * daemons restart, and the next `up` adopts them.
+ */
+export async function stop(
+  dirArg: string,
+  opts: { timeoutMs?: number; removePods?: boolean } = {},
+): Promise<boolean> {
+  const dir = resolve(dirArg);
   const s = readState(dir);
   if (!s) return false;
-  const pids = [s.pid, ...Object.values(s.children)];
   if (isAlive(s.pid) && (isOurs(s.pid, dir) || isOurs(s.pid, "sandbox up"))) {
-    process.kill(s.pid, "SIGTERM");
-    const deadline = Date.now() + timeoutMs;
-    while (isAlive(s.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    process.kill(s.pid, opts.removePods ? DOWN_SIGNAL : "SIGTERM");
+    const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+    while (isAlive(s.pid) && Date.now() < deadline) await sleep(100);
   }
-  // A supervisor killed with -9 leaves its children: stop those that are still ours.
-  for (const pid of pids) if (isAlive(pid) && isOurs(pid, dir)) process.kill(pid, "SIGKILL");
-  for (const pid of pids) if (isOurs(pid, dir)) await new Promise((r) => setTimeout(r, 100));
+  // A supervisor killed with -9 leaves its children: stop those that are still ours, in the
+  // supervisor's order (kubelets, then pods through CRI, then containerd and the rest).
+  const ours = (name: string) => {
+    const pid = s.children[name];
+    return pid !== undefined && isAlive(pid) && isOurs(pid, dir) ? pid : undefined;
+  };
+  const kill = async (names: string[]) => {
+    const pids = names.map(ours).filter((p) => p !== undefined);
+    for (const pid of pids) process.kill(pid, "SIGKILL");
+    const deadline = Date.now() + 5000;
+    while (pids.some((pid) => isAlive(pid) && isOurs(pid, dir)) && Date.now() < deadline) await sleep(50);
+  };
+  const names = Object.keys(s.children);
+  await kill(names.filter((n) => n.startsWith("kubelet-")));
+  const cfg = readConfig(dir);
+  if (opts.removePods && cfg)
+    await Promise.all(
+      nodeLayouts(cfg)
+        .filter((l) => ours(`containerd-${l.name}`) !== undefined)
+        .map((l) => removeAllPods(l.containerdSocket, 60_000).catch(() => 0)),
+    );
+  await kill(names);
   rmSync(paths(dir).state, { force: true });
   return true;
 }
 
-/** Stops the sandbox and removes everything it created. */
-export async function down(dir: string, keepData = false): Promise<void> {
-  await stop(dir);
-  if (!keepData && readConfig(dir)) rmSync(dir, { recursive: true, force: true });
+/**
+ * Stops the sandbox and removes everything it created: processes (containers included), mounts
+ * under its dir, its network namespaces, links and nft tables, then the dir itself.
+ */
+export async function down(dirArg: string, keepData = false): Promise<void> {
+  const dir = resolve(dirArg);
+  await stop(dir, { removePods: true });
+  const cfg = readConfig(dir);
+  if (!cfg) return;
+  await killSandboxProcesses(cfg.instanceId, dir);
+  for (const l of nodeLayouts(cfg)) await cleanupContainerdState(l);
+  await unmountUnder(dir);
+  await deleteSandboxNetwork(cfg.instanceId);
+  await deleteSandboxNftTables(cfg.instanceId);
+  removeEmptyRuncDirs();
+  if (keepData) return;
+  // Removing a tree that still has a mount in it would delete the mounted files (a hostPath!).
+  const left = mountsUnder(dir);
+  if (left.length) throw new Error(`not removing ${dir}: still mounted: ${left.join(", ")}`);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 export async function status(

@@ -61,6 +61,8 @@ export interface Sandbox {
 export async function startSandbox(
   opts: {
     virtualNodes?: number;
+    /** Nodes that run real containers (containerd + kubelet); 0 unless a test needs them. */
+    nodes?: number;
     controllers?: string;
     backend?: "embedded" | "none";
     /** With a backend: false leaves raven-controller to the test. */
@@ -82,6 +84,8 @@ export async function startSandbox(
       dir,
       "--virtual-nodes",
       String(opts.virtualNodes ?? 0),
+      "--nodes",
+      String(opts.nodes ?? 0),
       "--controllers",
       opts.controllers ?? "*",
       "--backend",

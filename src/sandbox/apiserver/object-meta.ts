@@ -54,18 +54,38 @@ export function specPart(obj: any): string {
 /** JSON equality ignoring resourceVersion (for no-op update detection). */
 export function sameObject(a: any, b: any): boolean {
   const strip = (o: any) => ({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
-  return canonical(strip(a)) === canonical(strip(b));
+  return sameJson(strip(a), strip(b));
 }
 
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, val) =>
-    val && typeof val === "object" && !Array.isArray(val)
-      ? Object.fromEntries(
-          Object.keys(val)
-            .sort()
-            .filter((k) => val[k] !== undefined)
-            .map((k) => [k, val[k]]),
-        )
-      : val,
-  );
+/**
+ * Whether two values serialize to the same JSON up to object key order (undefined members
+ * count as absent). A walk that stops at the first difference: every write asks this, and
+ * most writes do change something.
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return leafEqual(a, b);
+  if (typeof (a as any).toJSON === "function" || typeof (b as any).toJSON === "function")
+    return leafEqual(a, b);
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const y = b as unknown[];
+    if (a.length !== y.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i] ?? null, y[i] ?? null)) return false;
+    return true;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let defined = 0;
+  for (const k in x) {
+    if (!Object.hasOwn(x, k) || x[k] === undefined) continue;
+    defined++;
+    if (!Object.hasOwn(y, k) || !sameJson(x[k], y[k])) return false;
+  }
+  for (const k in y) if (Object.hasOwn(y, k) && y[k] !== undefined) defined--;
+  return defined === 0;
+}
+
+function leafEqual(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -319,12 +319,11 @@ export class Rest {
     for (let attempt = 0; ; attempt++) {
       if (!cur) throw errNotFound(qr(def), name);
       const copy = this.asVersion(def, structuredClone(parsedOf(cur)));
+      // Read before `mutate`, which may change the copy in place and return it.
+      const currentRv = copy.metadata.resourceVersion;
       const next = mutate(copy);
       next.metadata ??= {};
-      const pinned =
-        next.metadata.resourceVersion !== copy.metadata.resourceVersion
-          ? next.metadata.resourceVersion
-          : undefined;
+      const pinned = next.metadata.resourceVersion !== currentRv ? next.metadata.resourceVersion : undefined;
       if (next.metadata.name !== undefined && next.metadata.name !== name)
         throw errBadRequest(
           `the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`,

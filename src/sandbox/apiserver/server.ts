@@ -47,6 +47,8 @@ export interface ApiServerOptions {
   etcdEndpoint: string;
   port: number;
   host?: string;
+  /** Further addresses to serve on, on the same port (the sandbox nodes' underlay gateway). */
+  extraHosts?: string[];
   certFile: string;
   keyFile: string;
   tokenFile: string;
@@ -71,6 +73,7 @@ export class ApiServer {
   private readonly openapi: OpenApiServer;
   private readonly auth: TokenAuthenticator;
   private server?: Server;
+  private extraServers: Server[] = [];
   private readonly cleaning = new Set<string>();
   private readonly auditLog?: AuditLog;
   private readonly metrics = new MetricsRegistry();
@@ -141,31 +144,34 @@ export class ApiServer {
     });
     await this.cache.start();
     this.onCrdsChanged();
-    this.server = createServer(
-      {
-        cert: readFileSync(this.opts.certFile),
-        key: readFileSync(this.opts.keyFile),
-        keepAliveTimeout: 120_000,
-      },
-      (req, res) => void this.serve(req, res),
-    );
-    this.server.on("upgrade", (req, socket, head) => void this.upgrade(req, socket, head));
-    this.server.headersTimeout = 60_000;
-    this.server.requestTimeout = 0;
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once("error", reject);
-      this.server!.listen(this.opts.port, this.opts.host ?? "127.0.0.1", () => resolve());
-    });
+    const tls = { cert: readFileSync(this.opts.certFile), key: readFileSync(this.opts.keyFile) };
+    const listen = async (host: string, port: number): Promise<Server> => {
+      const server = createServer(
+        { ...tls, keepAliveTimeout: 120_000 },
+        (req, res) => void this.serve(req, res),
+      );
+      server.on("upgrade", (req, socket, head) => void this.upgrade(req, socket, head));
+      server.headersTimeout = 60_000;
+      server.requestTimeout = 0;
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => resolve());
+      });
+      return server;
+    };
+    this.server = await listen(this.opts.host ?? "127.0.0.1", this.opts.port);
     const addr = this.server.address();
     this.port = typeof addr === "object" && addr ? addr.port : this.opts.port;
+    for (const host of this.opts.extraHosts ?? []) this.extraServers.push(await listen(host, this.port));
     await bootstrap(this.rest, this.opts.serviceCidr, () => this.port);
   }
 
   async stop(): Promise<void> {
     this.cache.stop();
-    if (this.server) {
-      this.server.closeAllConnections();
-      await new Promise<void>((r) => this.server!.close(() => r()));
+    for (const server of [this.server, ...this.extraServers]) {
+      if (!server) continue;
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
     }
     await this.etcd.close();
     await this.auditLog?.close();

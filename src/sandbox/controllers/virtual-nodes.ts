@@ -43,6 +43,12 @@ export class VirtualNodes implements Controller {
   /** Fallback pod IPs per node (10.254.<node>.<n>) when no port annotation is used. */
   private readonly fallback = new Map<string, string>();
   private nextFallback = 0;
+  /**
+   * The resourceVersion of our latest status patch per pod: a sync on a cache that has not
+   * seen it yet (the pod was queued again meanwhile by an older event) would patch the same
+   * status once more, a no-op that still costs the API server a whole patch.
+   */
+  private readonly patchedAt = new Map<string, bigint>();
 
   constructor(opts: VirtualNodeOptions) {
     this.opts = opts;
@@ -56,7 +62,10 @@ export class VirtualNodes implements Controller {
     this.pods.addEventHandler({
       onAdd: (p) => mine(p) && this.queue.add(objectKey(p)),
       onUpdate: (_o, p) => mine(p) && this.queue.add(objectKey(p)),
-      onDelete: (p) => this.fallback.delete(p.metadata.uid!),
+      onDelete: (p) => {
+        this.fallback.delete(p.metadata.uid!);
+        this.patchedAt.delete(objectKey(p));
+      },
     });
   }
 
@@ -67,7 +76,10 @@ export class VirtualNodes implements Controller {
       for (const name of this.nodeNames) void this.renewLease(ctx, name).catch(() => {});
     }, 10_000);
     ctx.signal.addEventListener("abort", () => clearInterval(heartbeat), { once: true });
-    await runQueue(ctx, this.name, this.queue, 8, (key) => this.sync(ctx, key));
+    // Each sync waits on one API round trip, and these workers stand for the status managers
+    // of all the virtual nodes together: enough that they keep up with thousands of pods
+    // starting at once (a cold start of raven-controller) rather than trailing behind.
+    await runQueue(ctx, this.name, this.queue, 64, (key) => this.sync(ctx, key));
   }
 
   private nodeObject(name: string): any {
@@ -171,6 +183,7 @@ export class VirtualNodes implements Controller {
   private async sync(ctx: ControllerContext, key: string): Promise<void> {
     const pod = this.pods.get(key);
     if (!pod) return;
+    if (this.cachePredatesOurPatch(key, pod)) return; // our patch's event will queue it again
     const { namespace, name } = splitKey(key);
     if (pod.metadata.deletionTimestamp) {
       // Nothing runs, so termination is immediate.
@@ -189,7 +202,7 @@ export class VirtualNodes implements Controller {
     const status = this.desiredStatus(pod);
     if (JSON.stringify(stripTimes(status)) === JSON.stringify(stripTimes(pod.status ?? {}))) return;
     try {
-      await ctx.client.patch(
+      const out = await ctx.client.patch(
         PODS,
         namespace,
         name,
@@ -197,10 +210,21 @@ export class VirtualNodes implements Controller {
         { metadata: { resourceVersion: pod.metadata.resourceVersion }, status },
         { subresource: "status" },
       );
+      const rv = out?.metadata?.resourceVersion;
+      if (rv && /^\d+$/.test(rv)) this.patchedAt.set(key, BigInt(rv));
     } catch (err) {
       if (isNotFound(err)) return;
       throw err;
     }
+  }
+
+  private cachePredatesOurPatch(key: string, pod: KubeObject): boolean {
+    const patched = this.patchedAt.get(key);
+    const rv = pod.metadata.resourceVersion;
+    if (patched === undefined) return false;
+    if (rv && /^\d+$/.test(rv) && BigInt(rv) < patched) return true;
+    this.patchedAt.delete(key); // caught up (or versions that do not compare)
+    return false;
   }
 
   private desiredStatus(pod: any): any {
@@ -277,9 +301,20 @@ export class VirtualNodes implements Controller {
   }
 }
 
-/** Status without timestamps, for deciding whether anything changed. */
-function stripTimes(status: any): unknown {
-  return JSON.parse(JSON.stringify(status), (k, v) =>
-    k.endsWith("Time") || k === "startedAt" || k === "finishedAt" ? undefined : v,
-  );
+/**
+ * Status without timestamps and without the fields a merge patch drops (null, ""), for
+ * deciding whether anything changed: comparing those would re-patch every pod once more.
+ * A plain walk rather than a JSON round trip: it runs for every pod event.
+ */
+export function stripTimes(status: any): unknown {
+  if (Array.isArray(status)) return status.map((v) => (v === null || v === "" ? null : stripTimes(v)));
+  if (status === null || typeof status !== "object") return status;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(status)) {
+    const v = status[k];
+    if (v === undefined || v === null || v === "" || typeof v === "function") continue;
+    if (k.endsWith("Time") || k === "startedAt" || k === "finishedAt") continue;
+    out[k] = stripTimes(v);
+  }
+  return out;
 }

@@ -100,3 +100,21 @@ test("resourceVersions compare as integers, or not at all", () => {
   assert.equal(compareVersions("abc", "10"), undefined);
   assert.equal(compareVersions(undefined, "10"), undefined);
 });
+
+test("an entry replaced by a newer write, confirmed or expired leaves no trace in the indexes", async () => {
+  let now = 0;
+  const { cache, watch, stop } = await setup([obj("a", "ua", "5")], () => now);
+  cache.observe(obj("a", "ua", "12", "blue"));
+  cache.observe(obj("a", "ua", "13", "green"));
+  assert.deepEqual(names(cache.byIndex("color", "blue")), [], "the replaced write is gone");
+  assert.deepEqual(names(cache.byIndex("color", "green")), ["a@13"]);
+  assert.deepEqual(names(cache.byIndex("color", "red")), [], "the cached object is still overridden");
+  watch.emit("MODIFIED", obj("a", "ua", "13", "green"));
+  assert.deepEqual(names(cache.byIndex("color", "green")), ["a@13"], "confirmed: now from the informer");
+  cache.observe(obj("n", "un", "20", "blue"));
+  assert.deepEqual(names(cache.byIndex("color", "blue")), ["n@20"]);
+  now = 5000; // past the TTL, and past the sweep interval
+  assert.deepEqual(names(cache.byIndex("color", "blue")), [], "the unconfirmed write expired");
+  assert.equal(cache.pending, 0);
+  await stop();
+});

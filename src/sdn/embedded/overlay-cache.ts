@@ -37,8 +37,15 @@ export class OverlayCache<T extends KubeObject> {
   private readonly informer: SharedInformer<T>;
   private readonly indexers: Record<string, IndexFunc<T>>;
   private readonly entries = new Map<string, Entry<T>>();
+  /**
+   * Keys of the entries per index and value of the entry's object, so byIndex looks at the few
+   * entries that can matter rather than at all of them (thousands during a cold start, with a
+   * lookup per port created).
+   */
+  private readonly entryIndex = new Map<string, Map<string, Set<string>>>();
   private readonly ttlMs: number;
   private readonly now: () => number;
+  private lastSweep = 0;
 
   constructor(
     informer: SharedInformer<T>,
@@ -59,7 +66,7 @@ export class OverlayCache<T extends KubeObject> {
       onDelete: (obj) => {
         const key = objectKey(obj);
         const e = this.entries.get(key);
-        if (e && (!e.uid || !obj.metadata.uid || e.uid === obj.metadata.uid)) this.entries.delete(key);
+        if (e && (!e.uid || !obj.metadata.uid || e.uid === obj.metadata.uid)) this.drop(key);
       },
     });
   }
@@ -71,7 +78,7 @@ export class OverlayCache<T extends KubeObject> {
     // Never replace a newer entry with an older answer (two writes may finish out of order).
     if (e && e.uid === obj.metadata.uid && (compareVersions(e.rv, obj.metadata.resourceVersion) ?? 0) > 0)
       return;
-    this.entries.set(key, {
+    this.put(key, {
       obj,
       uid: obj.metadata.uid,
       rv: obj.metadata.resourceVersion,
@@ -81,7 +88,7 @@ export class OverlayCache<T extends KubeObject> {
 
   /** Records a deletion of `obj` (the last version known of it). */
   observeDelete(obj: T): void {
-    this.entries.set(objectKey(obj), {
+    this.put(objectKey(obj), {
       obj: undefined,
       uid: obj.metadata.uid,
       rv: obj.metadata.resourceVersion,
@@ -112,8 +119,15 @@ export class OverlayCache<T extends KubeObject> {
     const fn = this.indexers[name];
     if (!fn) throw new Error(`index ${name} does not exist`);
     const out = new Map<string, T>();
-    for (const obj of this.informer.byIndex(name, value)) out.set(objectKey(obj), obj);
-    for (const key of [...this.entries.keys()]) {
+    // The entries that matter: those over an object the informer files under `value` (they may
+    // move it elsewhere or delete it) and those whose own object is filed under it.
+    const keys = new Set(this.entryIndex.get(name)?.get(value));
+    for (const obj of this.informer.byIndex(name, value)) {
+      const key = objectKey(obj);
+      out.set(key, obj);
+      if (this.entries.has(key)) keys.add(key);
+    }
+    for (const key of keys) {
       const e = this.entry(key);
       if (!e) continue;
       if (e.obj && fn(e.obj).includes(value)) out.set(key, e.obj);
@@ -129,12 +143,51 @@ export class OverlayCache<T extends KubeObject> {
 
   clear(): void {
     this.entries.clear();
+    this.entryIndex.clear();
+  }
+
+  private put(key: string, e: Entry<T>): void {
+    this.drop(key);
+    this.entries.set(key, e);
+    this.indexEntry(key, e, true);
+  }
+
+  private drop(key: string): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    this.entries.delete(key);
+    this.indexEntry(key, e, false);
+  }
+
+  /** Files `key` under (or removes it from) the index values of the entry's object. */
+  private indexEntry(key: string, e: Entry<T>, add: boolean): void {
+    if (!e.obj) return;
+    for (const [name, fn] of Object.entries(this.indexers)) {
+      let byValue = this.entryIndex.get(name);
+      if (!byValue) {
+        byValue = new Map();
+        this.entryIndex.set(name, byValue);
+      }
+      for (const value of fn(e.obj)) {
+        let keys = byValue.get(value);
+        if (add) {
+          if (!keys) {
+            keys = new Set();
+            byValue.set(value, keys);
+          }
+          keys.add(key);
+        } else if (keys) {
+          keys.delete(key);
+          if (!keys.size) byValue.delete(value);
+        }
+      }
+    }
   }
 
   private confirm(obj: T): void {
     const key = objectKey(obj);
     const e = this.entries.get(key);
-    if (e && this.superseded(e, obj)) this.entries.delete(key);
+    if (e && this.superseded(e, obj)) this.drop(key);
   }
 
   /** The entry for `key` if it still stands over what the informer holds. */
@@ -143,7 +196,7 @@ export class OverlayCache<T extends KubeObject> {
     if (!e) return undefined;
     const cached = this.informer.get(key);
     if (this.now() - e.at > this.ttlMs || (cached && this.superseded(e, cached))) {
-      this.entries.delete(key);
+      this.drop(key);
       return undefined;
     }
     return e;
@@ -159,8 +212,11 @@ export class OverlayCache<T extends KubeObject> {
     return e.obj ? cmp >= 0 : cmp > 0;
   }
 
+  /** Drops expired entries; at most once a second, as it walks them all. */
   private sweep(): void {
     const now = this.now();
-    for (const [key, e] of this.entries) if (now - e.at > this.ttlMs) this.entries.delete(key);
+    if (now - this.lastSweep < 1000 && now >= this.lastSweep) return;
+    this.lastSweep = now;
+    for (const [key, e] of this.entries) if (now - e.at > this.ttlMs) this.drop(key);
   }
 }

@@ -154,8 +154,9 @@ export class ResourceHandler {
         'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
       );
     try {
+      // mutate hands over a private copy of the current object: patch it in place.
       const obj = await this.rest.mutate(r.def, r.namespace, r.name, opts, r.subresource, (cur) =>
-        applyPatch(contentType, cur, body, model),
+        applyPatch(contentType, cur, body, model, true),
       );
       this.send(req, res, r, 200, obj, opts.warnings);
     } catch (err) {

@@ -25,13 +25,15 @@ export const PATCH_MEDIA_TYPES = [JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
 /**
  * The patched object. `model` is the @kubernetes/client-node model of a built-in kind and
  * undefined for custom resources, which (as upstream) do not accept strategic merge patch.
- * `original` is undefined only for a server-side apply that creates the object.
+ * `original` is undefined only for a server-side apply that creates the object. With
+ * `ownsOriginal`, the caller hands over `original` (a private copy) and it may be patched in place.
  */
 export function applyPatch(
   contentType: string,
   original: object | undefined,
   body: Buffer | string,
   model: string | undefined,
+  ownsOriginal = false,
 ): Record<string, any> {
   const mediaType = contentType.split(";")[0].trim().toLowerCase();
   const text = typeof body === "string" ? body : body.toString("utf8");
@@ -39,7 +41,10 @@ export function applyPatch(
     case JSON_PATCH:
       return patchedObject(applyJsonPatch(existing(original), parseJson(text)));
     case MERGE_PATCH:
-      return patchedObject(applyMergePatch(existing(original), parseJsonObject(text, "merge patch")));
+      // The patch is parsed here, so it is ours to give away as well.
+      return patchedObject(
+        applyMergePatch(existing(original), parseJsonObject(text, "merge patch"), ownsOriginal),
+      );
     case STRATEGIC_MERGE_PATCH:
       if (!model) throw unsupportedMediaType([JSON_PATCH, MERGE_PATCH, APPLY_PATCH]);
       return applyStrategicMergePatch(
