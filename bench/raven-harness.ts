@@ -83,6 +83,9 @@ export async function startBenchSandbox(opts: {
       dir,
       "--virtual-nodes",
       String(opts.virtualNodes),
+      // Virtual nodes only: a real node's containerd would only add noise to the controller's numbers.
+      "--nodes",
+      "0",
       "--backend",
       "embedded",
       "--no-raven-controller",

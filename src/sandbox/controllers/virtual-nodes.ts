@@ -302,15 +302,16 @@ export class VirtualNodes implements Controller {
 }
 
 /**
- * Status without timestamps and without the fields a merge patch drops (null, ""), for
- * deciding whether anything changed: comparing those would re-patch every pod once more.
- * A plain walk rather than a JSON round trip: it runs for every pod event.
+ * Status without timestamps and without the fields a merge patch drops (null, ""), with object
+ * keys sorted (the server answers them in its own order), for deciding whether anything
+ * changed: comparing those would re-patch every pod once more. A plain walk rather than a JSON
+ * round trip: it runs for every pod event.
  */
 export function stripTimes(status: any): unknown {
   if (Array.isArray(status)) return status.map((v) => (v === null || v === "" ? null : stripTimes(v)));
   if (status === null || typeof status !== "object") return status;
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(status)) {
+  for (const k of Object.keys(status).sort()) {
     const v = status[k];
     if (v === undefined || v === null || v === "" || typeof v === "function") continue;
     if (k.endsWith("Time") || k === "startedAt" || k === "finishedAt") continue;
