@@ -6,21 +6,20 @@ import type { KubeObject } from "../kube/objects.ts";
 import { NAMESPACES } from "../kube/resource.ts";
 import { type NetworkWithSubnet, SdnError } from "../sdn/backend.ts";
 import { type ControllerDeps, ownerOf } from "./context.ts";
+import { GoneUids } from "./gone-uids.ts";
 import { metadataPatch } from "./meta-patch.ts";
 
 export class NamespaceReconciler {
   private readonly d: ControllerDeps;
-  /** UIDs of namespaces gone from the cache (a name may be reused at once), so their networks can go. */
-  private readonly goneUids = new Map<string, Set<string>>();
+  /** Namespaces gone from the cache, so their networks can go. */
+  private readonly gone = new GoneUids();
 
   constructor(deps: ControllerDeps) {
     this.d = deps;
   }
 
   forget(name: string, uid: string): void {
-    const uids = this.goneUids.get(name) ?? new Set<string>();
-    uids.add(uid);
-    this.goneUids.set(name, uids);
+    this.gone.add(name, uid);
   }
 
   /** The namespace's network, creating it if need be (pods call this before their namespace's turn). */
@@ -52,12 +51,8 @@ export class NamespaceReconciler {
 
   async sync(name: string): Promise<void> {
     const ns = this.d.informers.namespaces.get(name);
-    const gone = this.goneUids.get(name);
-    for (const uid of [...(gone ?? [])]) {
-      if (uid !== ns?.metadata.uid) await this.releaseNetwork(uid); // throws (so retries) while ports remain
-      gone!.delete(uid);
-    }
-    if (gone && !gone.size) this.goneUids.delete(name);
+    // releaseNetwork throws (so the key retries) while ports remain on the network.
+    await this.gone.release(name, ns?.metadata.uid, (uid) => this.releaseNetwork(uid));
     if (!ns) return;
     const finalizer = this.d.keys.namespaceFinalizer;
     if (ns.metadata.deletionTimestamp) {

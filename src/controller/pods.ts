@@ -9,6 +9,7 @@ import { SdnError } from "../sdn/backend.ts";
 import type { Port } from "../sdn/model.ts";
 import { portAnnotation, subnetAnnotation } from "./annotations.ts";
 import { type ControllerDeps, ownerOf } from "./context.ts";
+import { GoneUids } from "./gone-uids.ts";
 import { type MetadataWant, metadataPatch } from "./meta-patch.ts";
 import type { NamespaceReconciler } from "./namespaces.ts";
 import { OwnWrites } from "./own-writes.ts";
@@ -31,8 +32,7 @@ export function wantsPort(pod: KubeObject): boolean {
 export class PodReconciler {
   private readonly d: ControllerDeps;
   private readonly namespaces: NamespaceReconciler;
-  /** UIDs of objects gone from the cache under a key (a name may be reused at once), to release. */
-  private readonly goneUids = new Map<string, Set<string>>();
+  private readonly gone = new GoneUids();
   /** Our latest pod patches, so a sync on a cache that has not seen them yet is skipped. */
   private readonly writes = new OwnWrites();
 
@@ -43,25 +43,12 @@ export class PodReconciler {
 
   forget(key: string, uid: string): void {
     this.writes.forget(key);
-    const uids = this.goneUids.get(key) ?? new Set<string>();
-    uids.add(uid);
-    this.goneUids.set(key, uids);
-  }
-
-  /** Releases what the backend holds for deleted objects once named `key` (not the live one). */
-  private async releaseGone(key: string, liveUid: string | undefined): Promise<void> {
-    const gone = this.goneUids.get(key);
-    if (!gone) return;
-    for (const uid of [...gone]) {
-      if (uid !== liveUid) await this.releasePorts(uid);
-      gone.delete(uid);
-    }
-    if (!gone.size) this.goneUids.delete(key);
+    this.gone.add(key, uid);
   }
 
   async sync(key: string): Promise<void> {
     const pod = this.d.informers.pods.get(key);
-    await this.releaseGone(key, pod?.metadata.uid);
+    await this.gone.release(key, pod?.metadata.uid, (uid) => this.releasePorts(uid));
     if (!pod) return;
     // The cache predates our own last patch of this pod: that patch's event will queue it again.
     if (this.writes.isStale(key, pod)) return;

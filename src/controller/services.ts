@@ -11,6 +11,7 @@ import { cidrContains, parseCidr } from "../sdn/ipam.ts";
 import type { FloatingIp, LbProtocol, LoadBalancerState } from "../sdn/model.ts";
 import { floatingIpAnnotation, lbPoolAnnotation, lbVipAnnotation } from "./annotations.ts";
 import { CLUSTER_OWNER, type ControllerDeps, ownerOf } from "./context.ts";
+import { GoneUids } from "./gone-uids.ts";
 import { type MetadataWant, metadataPatch } from "./meta-patch.ts";
 import { OwnWrites } from "./own-writes.ts";
 
@@ -62,8 +63,7 @@ export function membersFor(
 
 export class ServiceReconciler {
   private readonly d: ControllerDeps;
-  /** UIDs of objects gone from the cache under a key (a name may be reused at once), to release. */
-  private readonly goneUids = new Map<string, Set<string>>();
+  private readonly gone = new GoneUids();
   /** The externalIPs last reported as ignored, per Service UID (to report each change once). */
   private readonly reportedIgnored = new Map<string, string>();
   /** Our latest Service writes, so a sync on a cache that has not seen them yet is skipped. */
@@ -75,25 +75,12 @@ export class ServiceReconciler {
 
   forget(key: string, uid: string): void {
     this.writes.forget(key);
-    const uids = this.goneUids.get(key) ?? new Set<string>();
-    uids.add(uid);
-    this.goneUids.set(key, uids);
-  }
-
-  /** Releases what the backend holds for deleted objects once named `key` (not the live one). */
-  private async releaseGone(key: string, liveUid: string | undefined): Promise<void> {
-    const gone = this.goneUids.get(key);
-    if (!gone) return;
-    for (const uid of [...gone]) {
-      if (uid !== liveUid) await this.release(uid);
-      gone.delete(uid);
-    }
-    if (!gone.size) this.goneUids.delete(key);
+    this.gone.add(key, uid);
   }
 
   async sync(key: string): Promise<void> {
     const svc = this.d.informers.services.get(key);
-    await this.releaseGone(key, svc?.metadata.uid);
+    await this.gone.release(key, svc?.metadata.uid, (uid) => this.release(uid));
     if (!svc) return;
     // The cache predates our own last write of this Service: that write's event will queue it
     // again (and the sync then sees the EndpointSlices as they are by then).
