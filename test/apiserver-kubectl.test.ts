@@ -1,10 +1,12 @@
 // The sandbox API server through the real kubectl (1.33 and 1.27): the seeds' manifests and
 // commands, watches, explain, and the answers to bad input.
+
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { eventually, KUBECTL, type Sandbox, startSandbox } from "./support/sandbox.ts";
+import { probeDeployment } from "./support/seed-004-manifests.ts";
 
 const NGINX_POD = `apiVersion: v1
 kind: Pod
@@ -51,38 +53,6 @@ spec:
             memory: 100Mi
         ports:
         - containerPort: 80
-`;
-
-const probeDeployment = (port: number) => `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: hello-world
-spec:
-  replicas: 1
-  selector:
-    matchLabels:
-      app: hello-world
-  template:
-    metadata:
-      labels:
-        app: hello-world
-    spec:
-      containers:
-      - name: hello-world
-        image: gcr.io/google-samples/hello-app:1.0
-        ports:
-        - containerPort: 8080
-        livenessProbe:
-          tcpSocket:
-            port: ${port}
-          initialDelaySeconds: 10
-          periodSeconds: 5
-        readinessProbe:
-          httpGet:
-            path: /
-            port: ${port}
-          initialDelaySeconds: 10
-          periodSeconds: 5
 `;
 
 let sb: Sandbox;

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { eventually, KUBECTL, type Sandbox, startSandbox } from "./support/sandbox.ts";
+import { probeDeployment } from "./support/seed-004-manifests.ts";
 
 type Version = "1.33" | "1.27";
 
@@ -40,38 +41,6 @@ spec:
   - name: hello-world
     image: gcr.io/google-samples/hello-app:1.0
   restartPolicy: Never
-`;
-
-const probesYaml = (port: number) => `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: hello-world
-spec:
-  replicas: 1
-  selector:
-    matchLabels:
-      app: hello-world
-  template:
-    metadata:
-      labels:
-        app: hello-world
-    spec:
-      containers:
-      - name: hello-world
-        image: gcr.io/google-samples/hello-app:1.0
-        ports:
-        - containerPort: 8080
-        livenessProbe:
-          tcpSocket:
-            port: ${port}
-          initialDelaySeconds: 10
-          periodSeconds: 5
-        readinessProbe:
-          httpGet:
-            path: /
-            port: ${port}
-          initialDelaySeconds: 10
-          periodSeconds: 5
 `;
 
 /** `kubectl get pods --no-headers` as rows: name -> {ready, status, restarts}. */
@@ -222,7 +191,7 @@ describe("seed 004 with real containers", { timeout: 900_000 }, () => {
 
   async function probes(v: Version, ns: string): Promise<void> {
     const kc = k(v, ns);
-    await ok(kc(["apply", "-f", "-"], probesYaml(8081)));
+    await ok(kc(["apply", "-f", "-"], probeDeployment(8081)));
     // Liveness on 8081 fails three times (10 s delay + 3 x 5 s): the container is restarted;
     // readiness never succeeds, so the pod stays 0/1.
     await eventually(
@@ -240,7 +209,7 @@ describe("seed 004 with real containers", { timeout: 900_000 }, () => {
     assert.match(d, /Readiness probe failed: Get "http:\/\/[\d.]+:8081\/": dial tcp/);
     assert.match(d, /Container hello-world failed liveness probe, will be restarted/);
 
-    await ok(kc(["apply", "-f", "-"], probesYaml(8080)));
+    await ok(kc(["apply", "-f", "-"], probeDeployment(8080)));
     await eventually(
       async () => {
         const rows = [...podRows(await ok(kc(["get", "pods", "--no-headers"]))).values()];
