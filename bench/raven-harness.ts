@@ -22,6 +22,8 @@ import type { ApiResource } from "../src/kube/resource.ts";
 import { freePort } from "../src/util/ports.ts";
 import { run } from "../test/support/sandbox.ts";
 
+export { deployedNodeOptions } from "../src/sandbox/deployed-node-options.ts";
+
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const RAVEN = join(ROOT, "bin", "raven");
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on every Linux we run on). */
@@ -121,15 +123,6 @@ export function sandboxConfig(dir: string): { serviceCidr: string; podCidr: stri
 
 // ---------------------------------------------------------------------------------------------
 // raven-controller as a child process
-
-/**
- * The NODE_OPTIONS deploy/controller.yaml runs raven-controller with, so the benchmarks
- * measure the controller as it is deployed ("" when the manifest sets none).
- */
-export function deployedNodeOptions(): string {
-  const manifest = readFileSync(join(ROOT, "deploy", "controller.yaml"), "utf8");
-  return /- name: NODE_OPTIONS\s+value: "?([^"\n]*)"?/.exec(manifest)?.[1]?.trim() ?? "";
-}
 
 export interface RunningController {
   pid: number;

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { deployedNodeOptions } from "../src/sandbox/deployed-node-options.ts";
 import { eventually, KUBECTL, run } from "./support/sandbox.ts";
 
 const RAVEN = fileURLToPath(new URL("../bin/raven", import.meta.url));
@@ -67,6 +68,13 @@ test("detached sandbox: status, state across a restart, and down removes everyth
     const uid = (await run(KUBECTL(), ["get", "cm", "keep", "-o", "jsonpath={.metadata.uid}"], { env }))
       .stdout;
     const firstPids = pidsOf(dir);
+    // raven-controller runs with deploy/controller.yaml's V8 options, as deployed
+    const controllerPid = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).children[
+      "raven-controller"
+    ];
+    const cmdline = readFileSync(`/proc/${controllerPid}/cmdline`, "utf8").split("\0");
+    for (const flag of deployedNodeOptions().split(/\s+/))
+      assert.ok(cmdline.includes(flag), `${flag} in ${cmdline}`);
     assert.equal((await run(RAVEN, ["sandbox", "stop", "--dir", dir], { timeoutMs: 60_000 })).code, 0);
     for (const pid of firstPids) assert.equal(alive(pid), false, `pid ${pid} stopped`);
     assert.match((await run(RAVEN, ["sandbox", "status", "--dir", dir])).stdout, /not running/);

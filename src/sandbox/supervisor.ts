@@ -11,6 +11,7 @@ import { Agent, request } from "undici";
 import { annotationKeys } from "../controller/annotations.ts";
 import { Component, childEnv } from "./component.ts";
 import { kubeconfigYaml, loadOrCreateConfig, paths, readConfig, type SandboxConfig } from "./config.ts";
+import { deployedNodeOptions } from "./deployed-node-options.ts";
 import { type RunningEtcd, startEtcd } from "./etcd/process.ts";
 import type { BuiltImage } from "./images/build.ts";
 import {
@@ -53,8 +54,11 @@ interface State {
 }
 
 /** The argv that runs a raven subcommand on this same Node. */
-export function ravenCommand(args: string[]): { cmd: string; args: string[] } {
-  return { cmd: process.execPath, args: ["--disable-warning=ExperimentalWarning", MAIN, ...args] };
+export function ravenCommand(args: string[], nodeFlags: string[] = []): { cmd: string; args: string[] } {
+  return {
+    cmd: process.execPath,
+    args: ["--disable-warning=ExperimentalWarning", ...nodeFlags, MAIN, ...args],
+  };
 }
 
 export function isAlive(pid: number): boolean {
@@ -238,25 +242,28 @@ export async function up(opts: UpOptions): Promise<void> {
     if (cfg.backend !== "none" && cfg.ravenController) {
       const raven = new Component(
         "raven-controller",
-        ravenCommand([
-          "controller",
-          "--kubeconfig",
-          p.componentKubeconfig("raven-controller"),
-          "--backend",
-          cfg.backend,
-          "--pod-cidr",
-          cfg.podCidr,
-          "--service-cidr",
-          cfg.serviceCidr,
-          "--external-cidr",
-          cfg.externalCidr,
-          "--listen",
-          `127.0.0.1:${cfg.ravenMetricsPort}`,
-          "--annotation-prefix",
-          cfg.annotationPrefix,
-          "--annotation-names",
-          cfg.annotationNames,
-        ]),
+        ravenCommand(
+          [
+            "controller",
+            "--kubeconfig",
+            p.componentKubeconfig("raven-controller"),
+            "--backend",
+            cfg.backend,
+            "--pod-cidr",
+            cfg.podCidr,
+            "--service-cidr",
+            cfg.serviceCidr,
+            "--external-cidr",
+            cfg.externalCidr,
+            "--listen",
+            `127.0.0.1:${cfg.ravenMetricsPort}`,
+            "--annotation-prefix",
+            cfg.annotationPrefix,
+            "--annotation-names",
+            cfg.annotationNames,
+          ],
+          deployedNodeOptions().split(/\s+/).filter(Boolean),
+        ),
         join(p.logs, "raven-controller.log"),
         opts.log,
       );
