@@ -163,6 +163,26 @@ describe("containerConfig", () => {
     ]);
     assert.throws(() => containerConfig(p, p.spec.containers[0], ctx()), /cannot find volume "data"/);
   });
+  it("the pod's hosts file is mounted at /etc/hosts unless the container mounts its own", () => {
+    const p = pod({
+      containers: [
+        { name: "app" },
+        { name: "own", volumeMounts: [{ name: "h", mountPath: "/etc/hosts", subPath: "hosts" }] },
+      ],
+    });
+    const c = ctx({
+      etcHostsPath: "/pods/u1/etc-hosts",
+      volumePaths: new Map([["h", "/pods/u1/volumes/h"]]),
+    });
+    assert.deepEqual(containerConfig(p, p.spec.containers[0], c).mounts, [
+      { containerPath: "/etc/hosts", hostPath: "/pods/u1/etc-hosts", readonly: false, propagation: 0 },
+    ]);
+    assert.deepEqual(
+      containerConfig(p, p.spec.containers[1], c).mounts?.map((m) => m.hostPath),
+      ["/pods/u1/volumes/h/hosts"],
+    );
+    assert.deepEqual(containerConfig(p, p.spec.containers[0], ctx()).mounts, []);
+  });
   it("resources: memory limit in bytes, cpu shares and quota, oom_score_adj by QoS", () => {
     const p = pod({
       containers: [

@@ -15,6 +15,7 @@ import type {
 } from "../cri/types.ts";
 import type { KubeObject } from "../kube/objects.ts";
 import { milliValue, parseQuantity } from "../sandbox/apiserver/kinds/quantity.ts";
+import { podHostname } from "./etc-hosts.ts";
 import {
   ANNOTATION_CONTAINER_HASH,
   ANNOTATION_GRACE_PERIOD,
@@ -86,7 +87,7 @@ export function sandboxConfig(pod: KubeObject, attempt: number, podLogsDir: stri
     annotations: { ...(m.annotations ?? {}) },
     linux: { securityContext: { namespaceOptions: namespaceOptions(pod) } },
   };
-  if (!spec.hostNetwork) config.hostname = spec.hostname ?? m.name;
+  if (!spec.hostNetwork) config.hostname = podHostname(pod);
   const dns = spec.dnsConfig;
   if (dns && (dns.nameservers?.length || dns.searches?.length || dns.options?.length))
     config.dnsConfig = {
@@ -131,6 +132,8 @@ export interface ContainerContext {
   secrets: ReadonlyMap<string, KubeObject>;
   /** Machine memory, for the Burstable oom_score_adj formula. */
   memoryCapacityBytes?: number;
+  /** The pod's kubelet-managed hosts file, mounted at /etc/hosts unless the container mounts one. */
+  etcHostsPath?: string;
 }
 
 /** Bytes (or whole units) of a quantity, rounded up. */
@@ -249,7 +252,7 @@ export function containerEnv(pod: KubeObject, container: any, ctx: ContainerCont
 }
 
 function mounts(container: any, ctx: ContainerContext): Mount[] {
-  return (container.volumeMounts ?? []).map((vm: any) => {
+  const out: Mount[] = (container.volumeMounts ?? []).map((vm: any) => {
     const base = ctx.volumePaths.get(vm.name);
     if (base === undefined)
       throw new ContainerConfigError(
@@ -265,6 +268,9 @@ function mounts(container: any, ctx: ContainerContext): Mount[] {
         vm.mountPropagation === "Bidirectional" ? 2 : vm.mountPropagation === "HostToContainer" ? 1 : 0,
     };
   });
+  if (ctx.etcHostsPath && !out.some((m) => m.containerPath === "/etc/hosts"))
+    out.push({ containerPath: "/etc/hosts", hostPath: ctx.etcHostsPath, readonly: false, propagation: 0 });
+  return out;
 }
 
 /** The kubelet's oom_score_adj policy per QoS class. */

@@ -256,8 +256,13 @@ export class FakeRuntime implements RuntimeService, ImageService {
     };
   }
 
-  async execSync() {
-    return { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: 0 };
+  /** What ExecSync answers (exit code and output). */
+  execResult = { exitCode: 0, stdout: "", stderr: "" };
+
+  async execSync(id: string, cmd: string[], timeout: number) {
+    this.calls.push(`execSync:${this.containers.get(id)?.config.metadata.name}:${cmd.join(" ")}:${timeout}`);
+    const r = this.execResult;
+    return { stdout: Buffer.from(r.stdout), stderr: Buffer.from(r.stderr), exitCode: r.exitCode };
   }
   async exec(): Promise<string> {
     return "http://127.0.0.1/exec";

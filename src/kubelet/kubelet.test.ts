@@ -281,14 +281,60 @@ describe("Kubelet (fake CRI, fake API)", () => {
     assert.equal(rt.sandboxes.size, 0);
     assert.ok(!existsSync(join(dir, "pods", "uid-del")));
     assert.equal(events.find((e) => e.reason === "Killing")?.message, "Stopping container app");
+    // The last status, written before the containers were removed, shows how they ended.
+    assert.equal(cstatus("del").state.terminated?.exitCode, 137);
+    assert.match(cstatus("del").containerID, /^containerd:\/\//);
+  });
+
+  it("deletion runs the preStop exec hook before stopping the container; a failing hook is an event", async () => {
+    const lifecycle = { preStop: { exec: { command: ["sh", "-c", "nginx -s quit"] } } };
+    const spec = { containers: [{ name: "app", image: "busybox", lifecycle }] };
+    kubelet.upsertPod({ pod: mkPod("hook", spec) });
+    await until(() => status("hook")?.phase === "Running", "Running");
+    rt.execResult = { exitCode: 3, stdout: "", stderr: "no nginx" };
+    kubelet.upsertPod({
+      pod: mkPod("hook", spec, { deletionTimestamp: "2025-01-01T00:00:00Z", deletionGracePeriodSeconds: 9 }),
+    });
+    await until(() => api.deleted.length === 1, "deleted");
+    const hook = rt.calls.indexOf("execSync:app:sh -c nginx -s quit:9");
+    assert.ok(hook >= 0, rt.calls.join(" "));
+    const stop = rt.calls.findIndex((c) => c.startsWith("stopContainer:app:"));
+    assert.ok(stop > hook, "the hook ran before the stop");
+    assert.equal(
+      events.find((e) => e.reason === "FailedPreStopHook")?.message,
+      `Exec lifecycle hook ([sh -c nginx -s quit]) for Container "app" in Pod "hook_default(uid-hook)" failed - error: command 'sh -c nginx -s quit' exited with 3: no nginx, message: "no nginx"`,
+    );
   });
 
   it("a force-deleted pod (gone from the API) is still torn down", async () => {
     kubelet.upsertPod({ pod: mkPod("gone") });
     await until(() => status("gone")?.phase === "Running", "Running");
-    kubelet.removePod("uid-gone");
+    kubelet.removePod("uid-gone", { forced: true });
     await until(() => rt.sandboxes.size === 0, "sandbox removed");
     assert.equal(api.deleted.length, 0);
+    // Only the minimum grace (0 here), not the pod's 30 s: the object is gone already.
+    assert.ok(rt.calls.includes("stopContainer:app:0"), rt.calls.join(" "));
+  });
+
+  it("a static pod whose manifest goes is stopped with its grace period", async () => {
+    kubelet.upsertPod({ pod: mkPod("static-node-1"), static: true });
+    await until(() => status("static-node-1")?.phase === "Running", "Running");
+    kubelet.removePod("uid-static-node-1");
+    await until(() => rt.sandboxes.size === 0, "sandbox removed");
+    assert.ok(rt.calls.includes("stopContainer:app:30"), rt.calls.join(" "));
+    assert.equal(api.deleted.length, 0);
+  });
+
+  it("a recreated mirror pod gets the static pod's status again, without a restart", async () => {
+    kubelet.upsertPod({ pod: mkPod("web-node-1"), static: true });
+    await until(() => status("web-node-1")?.phase === "Running", "Running");
+    const id = rt.running("app")[0].id;
+    // The mirror pod was deleted and created anew (empty status); nothing changed on the node.
+    api.statuses.delete("default/web-node-1");
+    kubelet.mirrorPodCreated("uid-web-node-1");
+    await until(() => status("web-node-1")?.phase === "Running", "status written again");
+    assert.equal(rt.running("app")[0].id, id);
+    assert.equal(rt.calls.filter((c) => c.startsWith("startContainer")).length, 1);
   });
 
   it("a restarted kubelet adopts running containers without restarting them, and tears down orphans", async () => {
@@ -324,6 +370,23 @@ describe("Kubelet (fake CRI, fake API)", () => {
     );
     await settle();
     await until(() => cstatus("live")?.restartCount === 1, "restartCount 1");
+  });
+
+  it("a startup probe failure restarts the container with the startup wording", async () => {
+    kubelet.upsertPod({ pod: mkPod("slow") });
+    await until(() => status("slow")?.phase === "Running", "Running");
+    const id = rt.running("app")[0].id;
+    kubelet.onLivenessFailure("uid-slow", "app", id, "startup");
+    await until(
+      () =>
+        events.some((e) => e.reason === "Killing" && e.message.startsWith("Container app failed startup")),
+      "Killing event",
+    );
+    assert.equal(
+      events.find((e) => e.reason === "Killing" && /startup/.test(e.message))?.message,
+      "Container app failed startup probe, will be restarted",
+    );
+    await until(() => cstatus("slow")?.restartCount === 1, "restartCount 1");
   });
 
   it("a failed sandbox is reported as FailedCreatePodSandBox and retried", async () => {

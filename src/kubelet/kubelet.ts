@@ -16,7 +16,8 @@ import {
   podLogDirectory,
   sandboxConfig,
 } from "./container-config.ts";
-import { computePodActions, type PodActions } from "./pod-sync.ts";
+import { writeEtcHosts } from "./etc-hosts.ts";
+import { computePodActions, type FailedProbe, type PodActions } from "./pod-sync.ts";
 import { PodWorkers } from "./pod-workers.ts";
 import {
   ANNOTATION_CONFIG_SOURCE,
@@ -106,9 +107,13 @@ export class Kubelet {
   private readonly statuses = new Map<string, any>();
   /** Why containers are not running, as the last sync found, per UID. */
   private readonly reasons = new Map<string, Map<string, WaitingReason>>();
-  private readonly livenessFailed = new Map<string, Set<string>>();
+  private readonly livenessFailed = new Map<string, Map<string, FailedProbe>>();
   /** API pods terminated and deleted by this kubelet; late informer updates must not resurrect them. */
   private readonly finished = new Set<string>();
+  /** Pods force-deleted from the API: torn down with the minimum grace period. */
+  private readonly forcedRemoval = new Set<string>();
+  /** Pods whose status must be written even if unchanged (a mirror pod recreated without it). */
+  private readonly statusUnwritten = new Set<string>();
 
   constructor(o: KubeletOptions) {
     this.o = o;
@@ -129,20 +134,40 @@ export class Kubelet {
     this.workers.update(uid);
   }
 
-  /** A pod is gone from its source (deleted from the API, manifest removed): tear it down. */
-  removePod(uid: string): void {
+  /**
+   * A pod is gone from its source (deleted from the API, manifest removed): tear it down.
+   * `forced`: the API object went without the kubelet's graceful termination (deleted with
+   * --grace-period=0 --force); as the kubelet does, its containers get only the minimum grace.
+   */
+  removePod(uid: string, opts: { forced?: boolean } = {}): void {
     this.desired.delete(uid);
+    if (opts.forced && this.lastKnown.has(uid)) this.forcedRemoval.add(uid);
     this.workers.update(uid);
   }
 
-  /** The probe manager's liveness callback: the container is killed and restarted per policy. */
-  onLivenessFailure(podUid: string, _name: string, containerId: string): void {
+  /** A static pod's mirror pod was (re)created: its status is written to it afresh. */
+  mirrorPodCreated(uid: string): void {
+    if (!this.desired.get(uid)?.static) return;
+    this.statusUnwritten.add(uid);
+    this.workers.update(uid);
+  }
+
+  /**
+   * The probe manager's liveness (or startup) callback: the container is killed and restarted
+   * per policy; the Killing event names the probe that failed.
+   */
+  onLivenessFailure(
+    podUid: string,
+    _name: string,
+    containerId: string,
+    probe: FailedProbe = "liveness",
+  ): void {
     let s = this.livenessFailed.get(podUid);
     if (!s) {
-      s = new Set();
+      s = new Map();
       this.livenessFailed.set(podUid, s);
     }
-    s.add(containerId);
+    s.set(containerId, probe);
     this.workers.update(podUid);
   }
 
@@ -273,9 +298,12 @@ export class Kubelet {
       isReady: probes ? (name) => probes.isReady(uid, name) : undefined,
       isStarted: probes ? (name) => probes.isStarted(uid, name) : undefined,
     });
-    if (old && !statusChanged(old, status)) return;
+    if (old && !statusChanged(old, status) && !this.statusUnwritten.has(uid)) return;
     const ok = await this.o.api.writePodStatus(pod.metadata.namespace ?? "", pod.metadata.name ?? "", status);
-    if (ok) this.statuses.set(uid, status);
+    if (ok) {
+      this.statuses.set(uid, status);
+      this.statusUnwritten.delete(uid);
+    }
   }
 
   private ref(pod: KubeObject, container?: string, init = false): ObjectReference {
@@ -318,7 +346,7 @@ export class Kubelet {
         a.containersToKill.map(async (k) => {
           const init = (pod.spec?.initContainers ?? []).some((c: any) => c.name === k.name);
           this.o.events.event(this.ref(pod, k.name, init), "Normal", "Killing", k.message);
-          await this.stopContainer(k.id, this.graceSeconds(pod));
+          await this.killContainer(pod, k.name, k.id, this.graceSeconds(pod));
         }),
       );
     }
@@ -353,10 +381,26 @@ export class Kubelet {
       podIps = ip ? [ip, ...(st?.status.network?.additionalIps ?? []).map((x) => x.ip)] : [];
     }
     if (pod.spec?.hostNetwork) podIps = [this.o.nodeIp];
+    let etcHostsPath: string | undefined;
+    try {
+      etcHostsPath = writeEtcHosts(this.o.podsDir, pod, podIps);
+    } catch (err) {
+      this.o.log.warn({ pod: formatPod(pod), err: String(err) }, "cannot write the pod's hosts file");
+    }
 
     let wake: number | undefined;
     const start = async (spec: any, init: boolean): Promise<boolean> => {
-      const r = await this.startContainer(pod, spec, init, rt, sandboxId, sbConfig, podIps, volumes);
+      const r = await this.startContainer(
+        pod,
+        spec,
+        init,
+        rt,
+        sandboxId,
+        sbConfig,
+        podIps,
+        volumes,
+        etcHostsPath,
+      );
       if (r === true) {
         reasons.delete(spec.name);
         return true;
@@ -396,6 +440,7 @@ export class Kubelet {
     sbConfig: ReturnType<typeof sandboxConfig>,
     podIps: string[],
     volumes: Map<string, string>,
+    etcHostsPath: string | undefined,
   ): Promise<true | { reason: WaitingReason; retryMs?: number }> {
     const uid = pod.metadata.uid ?? "";
     const ref = this.ref(pod, spec.name, init);
@@ -443,6 +488,7 @@ export class Kubelet {
         configMaps,
         secrets,
         memoryCapacityBytes: this.o.memoryCapacityBytes,
+        etcHostsPath,
       });
     } catch (err) {
       const msg = err instanceof ContainerConfigError ? err.message : String((err as Error)?.message ?? err);
@@ -545,6 +591,62 @@ export class Kubelet {
     return { configMaps, secrets };
   }
 
+  /**
+   * kuberuntime's killContainer: the preStop hook (exec or sleep) runs first, within the grace
+   * period; what is left of it (at least the minimum) is the runtime's SIGTERM-to-SIGKILL wait.
+   */
+  private async killContainer(
+    pod: KubeObject,
+    name: string,
+    id: string,
+    graceSeconds: number,
+  ): Promise<void> {
+    const specs: any[] = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+    const hook = specs.find((c) => c.name === name)?.lifecycle?.preStop;
+    let grace = graceSeconds;
+    if (hook && grace > 0) {
+      const started = this.now();
+      await this.runPreStopHook(pod, name, id, hook, grace);
+      const spent = Math.floor((this.now() - started) / 1000);
+      grace = Math.max(grace - spent, this.o.minGraceSeconds ?? 2);
+    }
+    await this.stopContainer(id, grace);
+  }
+
+  private async runPreStopHook(pod: KubeObject, name: string, id: string, hook: any, grace: number) {
+    const ref = this.ref(
+      pod,
+      name,
+      (pod.spec?.initContainers ?? []).some((c: any) => c.name === name),
+    );
+    if (hook.sleep?.seconds !== undefined) {
+      await new Promise((r) => setTimeout(r, Math.min(hook.sleep.seconds, grace) * 1000));
+      return;
+    }
+    const cmd: string[] | undefined = hook.exec?.command;
+    if (!cmd?.length) {
+      // httpGet / tcpSocket hooks are not run by the sandbox kubelet.
+      this.o.log.warn({ pod: formatPod(pod), container: name }, "preStop hook kind not supported; skipped");
+      return;
+    }
+    let error: string | undefined;
+    let output = "";
+    try {
+      const r = await this.o.runtime.execSync(id, cmd, grace);
+      output = `${r.stdout}${r.stderr}`;
+      if (r.exitCode !== 0) error = `command '${cmd.join(" ")}' exited with ${r.exitCode}: ${r.stderr}`;
+    } catch (err) {
+      error = String((err as Error)?.message ?? err);
+    }
+    if (error)
+      this.o.events.event(
+        ref,
+        "Warning",
+        "FailedPreStopHook",
+        `Exec lifecycle hook ([${cmd.join(" ")}]) for Container "${name}" in Pod "${formatPod(pod)}" failed - error: ${error}, message: ${JSON.stringify(output)}`,
+      );
+  }
+
   private async stopContainer(id: string, graceSeconds: number): Promise<void> {
     try {
       await this.o.runtime.stopContainer(id, graceSeconds);
@@ -566,14 +668,14 @@ export class Kubelet {
       rt.containers
         .filter((c) => c.state === "running" || c.state === "unknown" || c.state === "created")
         .map(async (c) => {
-          if (pod && c.state === "running")
-            this.o.events.event(
-              this.ref(pod, c.name, inits.has(c.name)),
-              "Normal",
-              "Killing",
-              `Stopping container ${c.name}`,
-            );
-          await this.stopContainer(c.id, grace);
+          if (!pod || c.state !== "running") return this.stopContainer(c.id, grace);
+          this.o.events.event(
+            this.ref(pod, c.name, inits.has(c.name)),
+            "Normal",
+            "Killing",
+            `Stopping container ${c.name}`,
+          );
+          await this.killContainer(pod, c.name, c.id, grace);
         }),
     );
     for (const sb of rt.sandboxes) {
@@ -592,10 +694,11 @@ export class Kubelet {
     const uid = pod.metadata.uid ?? "";
     await this.killPod(pod, rt);
     this.o.probes?.removePod(uid);
-    await this.removeRuntime(uid);
+    // The final status shows how the containers ended (exit codes), before they are removed.
+    const final = await this.runtimeState.refreshPod(uid);
+    if (!d.static) await this.writeStatus(d, final).catch(() => {});
+    await this.removeRuntime(uid, final);
     if (!d.static) {
-      const final = await this.runtimeState.refreshPod(uid);
-      await this.writeStatus(d, final).catch(() => {});
       this.finished.add(uid);
       await this.o.api.deletePod(pod.metadata.namespace ?? "", pod.metadata.name ?? "", uid);
     }
@@ -608,7 +711,8 @@ export class Kubelet {
     rt: PodRuntime | undefined,
     pod: KubeObject | undefined,
   ): Promise<void> {
-    if (rt) await this.killPod(pod, rt);
+    const forced = this.forcedRemoval.has(uid);
+    if (rt) await this.killPod(pod, rt, forced ? (this.o.minGraceSeconds ?? 2) : undefined);
     this.o.probes?.removePod(uid);
     await this.removeRuntime(uid, rt);
     this.forget(uid);
@@ -638,6 +742,8 @@ export class Kubelet {
     this.statuses.delete(uid);
     this.reasons.delete(uid);
     this.livenessFailed.delete(uid);
+    this.forcedRemoval.delete(uid);
+    this.statusUnwritten.delete(uid);
     this.containerBackoff.forgetPrefix(`${uid}/`);
     this.imageBackoff.forgetPrefix(`${uid}/`);
     for (const k of this.imageFailedAt.keys()) if (k.startsWith(`${uid}/`)) this.imageFailedAt.delete(k);

@@ -8,6 +8,7 @@ import { KubeClient } from "../kube/client.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { EventRecorder, kubeEventSink } from "../kube/events.ts";
 import { SharedInformer } from "../kube/informer.ts";
+import type { KubeObject } from "../kube/objects.ts";
 import { CONFIGMAPS, PODS, SECRETS } from "../kube/resource.ts";
 import { readConfig } from "../sandbox/config.ts";
 import { IMAGE_CATALOG, resolveImage } from "../sandbox/images/catalog.ts";
@@ -116,7 +117,7 @@ export async function runKubelet(opts: { dir: string; node: string }): Promise<v
       const pod = kubelet.desiredPod(uid)?.pod;
       if (pod) recorder.event(pod, type, reason, message);
     },
-    onLivenessFailure: (uid, name, id) => kubelet.onLivenessFailure(uid, name, id),
+    onLivenessFailure: (uid, name, id, probe) => kubelet.onLivenessFailure(uid, name, id, probe),
     onStatusChange: (uid) => kubelet.workers.update(uid),
     logger: log,
   });
@@ -151,10 +152,29 @@ export async function runKubelet(opts: { dir: string; node: string }): Promise<v
       .then(() => syncMirrorPods(client, statics.pods(), informer, nodeStatus.nodeUid, log))
       .catch((err) => log.warn({ err: String(err) }, "mirror pod sync failed"));
   };
+  /** A (new) mirror pod in the API: its static pod's status is written to it. */
+  const mirrorCreated = (mirror: KubeObject) => {
+    const m = mirror.metadata;
+    const staticPod = statics
+      .pods()
+      .find((s) => s.metadata.name === m.name && s.metadata.namespace === m.namespace);
+    if (staticPod?.metadata.uid) kubelet.mirrorPodCreated(staticPod.metadata.uid);
+  };
   informer.addEventHandler({
-    onAdd: (p) => (isMirrorPod(p) ? syncMirrors() : kubelet.upsertPod({ pod: p })),
-    onUpdate: (_o, p) => (isMirrorPod(p) ? syncMirrors() : kubelet.upsertPod({ pod: p })),
-    onDelete: (p) => (isMirrorPod(p) ? syncMirrors() : kubelet.removePod(p.metadata.uid ?? "")),
+    onAdd: (p) => {
+      if (!isMirrorPod(p)) return kubelet.upsertPod({ pod: p });
+      mirrorCreated(p);
+      syncMirrors();
+    },
+    onUpdate: (o, p) => {
+      if (!isMirrorPod(p)) return kubelet.upsertPod({ pod: p });
+      if (o.metadata.uid !== p.metadata.uid) mirrorCreated(p);
+      syncMirrors();
+    },
+    // A pod object gone while the kubelet still runs it was force-deleted (after a graceful
+    // termination the kubelet has forgotten it already).
+    onDelete: (p) =>
+      isMirrorPod(p) ? syncMirrors() : kubelet.removePod(p.metadata.uid ?? "", { forced: true }),
   });
   const informerDone = informer.start(signal);
   await informer.waitForSync(signal);

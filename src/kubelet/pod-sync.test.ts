@@ -153,17 +153,25 @@ describe("computePodActions", () => {
   });
   it("liveness failure: kill with the kubelet's message and restart per policy", () => {
     const rt = runtime([sandbox()], [ctr("app")]);
-    const a = computePodActions(pod(), rt, { livenessFailed: new Set(["app-0"]) });
+    const a = computePodActions(pod(), rt, { livenessFailed: new Map([["app-0", "liveness"]]) });
     assert.deepEqual(a.containersToKill, [
       { id: "app-0", name: "app", message: "Container app failed liveness probe, will be restarted" },
     ]);
     assert.deepEqual(a.containersToStart, ["app"]);
     const never = computePodActions(pod({ restartPolicy: "Never" }), rt, {
-      livenessFailed: new Set(["app-0"]),
+      livenessFailed: new Map([["app-0", "liveness"]]),
     });
     assert.equal(never.containersToKill[0].message, "Container app failed liveness probe");
     assert.deepEqual(never.containersToStart, []);
     assert.equal(never.killPod, true);
+  });
+  it("startup probe failure: the Killing message names the startup probe", () => {
+    const rt = runtime([sandbox()], [ctr("app")]);
+    const a = computePodActions(pod(), rt, { livenessFailed: new Map([["app-0", "startup"]]) });
+    assert.deepEqual(a.containersToKill, [
+      { id: "app-0", name: "app", message: "Container app failed startup probe, will be restarted" },
+    ]);
+    assert.deepEqual(a.containersToStart, ["app"]);
   });
   it("a changed container definition replaces the running container", () => {
     const rt = runtime([sandbox()], [ctr("app", { hash: "old" })]);

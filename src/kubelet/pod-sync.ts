@@ -26,9 +26,12 @@ export interface PodActions {
   containersToKill: ContainerToKill[];
 }
 
+/** The probes whose failure restarts a container. */
+export type FailedProbe = "liveness" | "startup";
+
 export interface SyncInputs {
-  /** IDs of running containers whose liveness (or startup) probe failed. */
-  livenessFailed?: ReadonlySet<string>;
+  /** Running containers whose liveness or startup probe failed: container id -> which probe. */
+  livenessFailed?: ReadonlyMap<string, FailedProbe>;
   /** Expected hash per container name; a running container with another hash is replaced. */
   hashes?: ReadonlyMap<string, string>;
 }
@@ -199,7 +202,7 @@ export function computePodActions(
       message = `Container ${c.name} definition changed`;
       restart = true;
     } else if (inputs.livenessFailed?.has(st.id)) {
-      message = `Container ${c.name} failed liveness probe`;
+      message = `Container ${c.name} failed ${inputs.livenessFailed.get(st.id)} probe`;
     } else {
       keep++;
       continue;
