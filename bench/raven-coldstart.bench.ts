@@ -30,6 +30,7 @@ import {
   apiserverLatency,
   apiserverRequests,
   bottleneckOf,
+  type CpuUse,
   cpuBetween,
   deployedNodeOptions,
   keepWatching,
@@ -340,7 +341,7 @@ try {
     heapSnapshotDir: values["heap-snapshot"],
   });
   const pids = { "raven-controller": ctl.pid, ...sandboxPids };
-  const ctlBefore = { "raven-controller": { cpu: 0, rssMiB: 0, hwmMiB: 0 } };
+  const ctlBefore = { "raven-controller": { cpu: 0, rssMiB: 0, hwmMiB: 0, writeSyscalls: 0 } };
   const rss = new RssSampler({ "raven-controller": ctl.pid }, 100);
   const timeline: { t: number; annotated: number; running: number; services: number; rssMiB: number }[] = [];
   const sampler = setInterval(() => {
@@ -480,11 +481,12 @@ const table = markdownTable(
   ],
 );
 const cpuTable = markdownTable(
-  ["process", "CPU s during cold start", "cores (CPU s / wall s)"],
-  Object.entries(cs.cpu as Record<string, { cpuSeconds: number; cores: number }>).map(([k, v]) => [
+  ["process", "CPU s during cold start", "cores (CPU s / wall s)", "write syscalls"],
+  Object.entries(cs.cpu as Record<string, CpuUse>).map(([k, v]) => [
     k,
     v.cpuSeconds,
     v.cores,
+    v.writeSyscalls ?? "",
   ]),
 );
 process.stdout.write(`${table}\n\n${cpuTable}\n`);

@@ -250,6 +250,8 @@ export interface ProcSample {
   rssMiB: number;
   /** Peak RSS (VmHWM) so far, MiB. */
   hwmMiB: number;
+  /** write-type syscalls so far (/proc/PID/io syscw): socket sends are most of a component's. */
+  writeSyscalls: number;
 }
 
 export function procSample(pid: number): ProcSample {
@@ -260,9 +262,16 @@ export function procSample(pid: number): ProcSample {
     const cpu = (Number(f[11]) + Number(f[12])) / CLK_TCK;
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
     const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN);
-    return { cpu, rssMiB: Math.round(kb("VmRSS") / 1024), hwmMiB: Math.round(kb("VmHWM") / 1024) };
+    const io = readFileSync(`/proc/${pid}/io`, "utf8");
+    const writeSyscalls = Number(/syscw:\s+(\d+)/.exec(io)?.[1] ?? Number.NaN);
+    return {
+      cpu,
+      rssMiB: Math.round(kb("VmRSS") / 1024),
+      hwmMiB: Math.round(kb("VmHWM") / 1024),
+      writeSyscalls,
+    };
   } catch {
-    return { cpu: Number.NaN, rssMiB: Number.NaN, hwmMiB: Number.NaN };
+    return { cpu: Number.NaN, rssMiB: Number.NaN, hwmMiB: Number.NaN, writeSyscalls: Number.NaN };
   }
 }
 
@@ -348,7 +357,12 @@ export function snapshot(pids: Record<string, number>): Snapshot {
     out[name] = procSample(pid);
     ours += Number.isFinite(out[name].cpu) ? out[name].cpu : 0;
   }
-  out[OTHERS] = { cpu: machineBusySeconds() - ours, rssMiB: Number.NaN, hwmMiB: Number.NaN };
+  out[OTHERS] = {
+    cpu: machineBusySeconds() - ours,
+    rssMiB: Number.NaN,
+    hwmMiB: Number.NaN,
+    writeSyscalls: Number.NaN,
+  };
   return out;
 }
 
@@ -360,6 +374,8 @@ export interface CpuUse {
   cpuSeconds: number;
   /** cpuSeconds / wall seconds: 1.0 = one core busy all the time. */
   cores: number;
+  /** write syscalls between the two snapshots (null when unknown). */
+  writeSyscalls: number | null;
 }
 
 export function cpuBetween(a: Snapshot, b: Snapshot, wallSeconds: number): Record<string, CpuUse> {
@@ -367,7 +383,12 @@ export function cpuBetween(a: Snapshot, b: Snapshot, wallSeconds: number): Recor
   for (const name of Object.keys(a)) {
     if (!b[name]) continue;
     const s = round2(b[name].cpu - a[name].cpu);
-    out[name] = { cpuSeconds: s, cores: round2(s / wallSeconds) };
+    const w = b[name].writeSyscalls - a[name].writeSyscalls;
+    out[name] = {
+      cpuSeconds: s,
+      cores: round2(s / wallSeconds),
+      writeSyscalls: Number.isFinite(w) ? w : null,
+    };
   }
   return out;
 }

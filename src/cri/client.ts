@@ -1,8 +1,8 @@
 // CriClient: the kubelet's view of containerd, runtime.v1 RuntimeService + ImageService over our
 // own gRPC client and protobuf tables.
+import { decodeMessage, encodeMessage, type Schema } from "../grpc/protowire.ts";
 import { GrpcClient, type GrpcClientOptions } from "./grpc.ts";
 import * as M from "./messages.ts";
-import { decodeMessage, encodeMessage, type Schema } from "./protowire.ts";
 import type {
   AttachRequest,
   Container,

@@ -4,10 +4,10 @@ import http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { decodeMessage, encodeMessage } from "../grpc/protowire.ts";
 import { CriClient } from "./client.ts";
 import { decodeGrpcMessage, formatGrpcTimeout, frameMessage, GrpcClient, parseFrames } from "./grpc.ts";
 import * as M from "./messages.ts";
-import { decodeMessage, encodeMessage } from "./protowire.ts";
 import { CriError, GRPC_DEADLINE_EXCEEDED, GRPC_NOT_FOUND, GRPC_UNAVAILABLE } from "./types.ts";
 
 type Handler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, body: Buffer) => void;

@@ -2,7 +2,7 @@
 // ones in k8s.io/cri-api pkg/apis/runtime/v1/api.proto; a wrong number silently drops a field,
 // so each table lists fields in the proto's order with its number. Fields of the proto that
 // Raven does not use are left out (the decoder skips them).
-import type { Field, Schema } from "./protowire.ts";
+import type { Field, Schema } from "../grpc/protowire.ts";
 
 const str = (no: number): Field => ({ no, type: "string" });
 const strs = (no: number): Field => ({ no, type: "string", repeated: true });

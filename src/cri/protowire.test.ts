@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { decodeMessage, encodeMessage, type Schema } from "../grpc/protowire.ts";
 import * as M from "./messages.ts";
-import { decodeMessage, encodeMessage, type Schema } from "./protowire.ts";
 
 const hex = (b: Buffer) => b.toString("hex");
 

@@ -19,7 +19,7 @@ import {
 import { generateName, keepSystemMeta, sameObject, specPart, stampNew } from "./object-meta.ts";
 import type { Registry } from "./registry.ts";
 import type { Store } from "./storage/store.ts";
-import { type CachedObject, parsedOf } from "./storage/watch-cache.ts";
+import { type CachedObject, copyOf, parsedOf } from "./storage/watch-cache.ts";
 import { apiVersionOf, type ResourceDef, storagePrefix } from "./types.ts";
 
 export type FieldValidation = "Strict" | "Warn" | "Ignore";
@@ -108,7 +108,7 @@ export class Rest {
 
   /** A private, mutable copy of the stored object in the requested version. */
   async get(def: ResourceDef, namespace: string, name: string): Promise<any> {
-    return this.asVersion(def, structuredClone(parsedOf(await this.getCached(def, namespace, name))));
+    return this.asVersion(def, copyOf(await this.getCached(def, namespace, name)));
   }
 
   /** Custom resources are stored in one version and served in any (no conversion beyond apiVersion). */
@@ -228,7 +228,7 @@ export class Rest {
         "the object has been modified; please apply your changes to the latest version and try again",
       );
     const old = parsedOf(cur);
-    const obj = this.mergeForSubresource(def, next, old, subresource);
+    const obj = this.mergeForSubresource(def, next, cur, subresource);
     keepSystemMeta(obj, old);
     const strategy = def.strategy;
     const hooks = this.hooksFor(def);
@@ -242,7 +242,7 @@ export class Rest {
     if (subresource === "status") errs.push(...(strategy.validateStatusUpdate?.(obj, old) ?? []));
     this.validate(def, obj, errs);
     obj.metadata.resourceVersion = String(cur.rv);
-    if (sameObject(obj, old)) return this.asVersion(def, structuredClone(old));
+    if (sameObject(obj, old)) return this.asVersion(def, copyOf(cur));
     const alloc = await hooks.beforeUpdate?.(obj, old, opts);
     if (opts.dryRun) return this.asVersion(def, obj);
     const prefix = storagePrefix(def);
@@ -280,9 +280,10 @@ export class Rest {
   }
 
   /** Status writes keep everything but status; main-resource writes keep status; finalize changes spec.finalizers only. */
-  private mergeForSubresource(def: ResourceDef, next: any, old: any, subresource: string): any {
+  private mergeForSubresource(def: ResourceDef, next: any, cur: CachedObject, subresource: string): any {
+    const old = parsedOf(cur);
     if (subresource === "status" || subresource === "finalize") {
-      const out = structuredClone(old);
+      const out = copyOf(cur);
       if (subresource === "status") out.status = next.status;
       else {
         out.spec = { ...(out.spec ?? {}), finalizers: next.spec?.finalizers };
@@ -318,7 +319,7 @@ export class Rest {
     let cur = await this.store.get(prefix, key);
     for (let attempt = 0; ; attempt++) {
       if (!cur) throw errNotFound(qr(def), name);
-      const copy = this.asVersion(def, structuredClone(parsedOf(cur)));
+      const copy = this.asVersion(def, copyOf(cur));
       // Read before `mutate`, which may change the copy in place and return it.
       const currentRv = copy.metadata.resourceVersion;
       const next = mutate(copy);
@@ -370,7 +371,7 @@ export class Rest {
     let cached = await this.store.get(prefix, key);
     for (let attempt = 0; ; attempt++) {
       if (!cached) throw errNotFound(qr(def), name);
-      const cur = structuredClone(parsedOf(cached));
+      const cur = copyOf(cached);
       checkPreconditions(def, cur, opts);
       const hooks = this.hooksFor(def);
       const special = await hooks.delete?.(this, def, cur, opts);

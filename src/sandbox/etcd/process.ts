@@ -11,6 +11,8 @@ export interface EtcdProcessOptions {
   peerPort: number;
   /** How long to wait for the first healthy answer. */
   startTimeoutMs?: number;
+  /** How often idle watches get a progress notification. Default 5 s. */
+  progressNotifyIntervalMs?: number;
 }
 
 export interface RunningEtcd {
@@ -41,7 +43,7 @@ export async function startEtcd(opts: EtcdProcessOptions): Promise<RunningEtcd> 
       "--auto-compaction-mode=periodic",
       "--auto-compaction-retention=10m",
       "--quota-backend-bytes=4294967296",
-      "--experimental-watch-progress-notify-interval=5s",
+      `--experimental-watch-progress-notify-interval=${opts.progressNotifyIntervalMs ?? 5000}ms`,
     ],
     { stdio: ["ignore", log, log] },
   );

@@ -51,6 +51,7 @@ export function applyPatch(
         existing(original),
         parseJsonObject(text, "strategic merge patch"),
         model,
+        ownsOriginal,
       );
     case APPLY_PATCH:
       return applyServerSide(original, parseApplyConfiguration(text), model);

@@ -37,31 +37,38 @@ export type MergeMode = "patch" | "apply";
 /** What the schema says about the value at some path; undefined when unknown. */
 type Shape = FieldType | undefined;
 
-/** Applies a strategic merge patch to an object of `model` (e.g. "V1Pod"); inputs are not modified. */
+/**
+ * Applies a strategic merge patch to an object of `model` (e.g. "V1Pod"); inputs are not
+ * modified unless `owned` (see mergeStrategically).
+ */
 export function applyStrategicMergePatch(
   original: object,
   patch: object,
   model: string,
+  owned = false,
 ): Record<string, any> {
-  return mergeStrategically(original, patch, model, "patch");
+  return mergeStrategically(original, patch, model, "patch", owned);
 }
 
 /**
  * The strategic merge of `patch` into `original`, shaped by `model` when it names a known
- * model. Inputs are copied, never modified.
+ * model. Inputs are copied, never modified, unless `owned`: then both are the caller's to give
+ * away (a private copy of the object, a freshly parsed patch) and the merge works on them in
+ * place, saving two deep copies on every PATCH request.
  */
 export function mergeStrategically(
   original: object,
   patch: object,
   model: string | undefined,
   mode: MergeMode,
+  owned = false,
 ): Record<string, any> {
   if (!isJsonObject(patch))
     throw malformedPatch(`a strategic merge patch must be a JSON object, got ${describeJson(patch)}`);
-  const start = isJsonObject(original) ? cloneJson(original) : {};
+  const start = isJsonObject(original) ? (owned ? original : cloneJson(original)) : {};
   const shape: Shape = model && hasModel(model) ? { kind: "ref", model } : undefined;
   // `$patch: delete` at the top deletes everything the object had.
-  return new StrategicMerge(mode).map(start, cloneJson(patch), shape) ?? {};
+  return new StrategicMerge(mode).map(start, owned ? patch : cloneJson(patch), shape) ?? {};
 }
 
 const isDirectiveKey = (key: string) =>

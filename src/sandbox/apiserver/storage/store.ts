@@ -1,7 +1,7 @@
 // Writes go to etcd in transactions guarded by mod_revision (optimistic concurrency);
 // reads come from the watch cache once it has caught up with this server's own writes.
 import type { EtcdClient, LeaseId, Op } from "../../etcd/client.ts";
-import { type CachedObject, parsedOf, type WatchCache } from "./watch-cache.ts";
+import { type CachedObject, copyOf, type WatchCache } from "./watch-cache.ts";
 
 export type WriteResult = { ok: true; rv: number; object: any } | { ok: false; current?: CachedObject };
 
@@ -123,7 +123,7 @@ export class Store {
   ): Promise<{ object: any | undefined; rv: number; changed: boolean }> {
     let cur = await this.get(prefix, key);
     for (let attempt = 0; ; attempt++) {
-      const copy = cur ? structuredClone(parsedOf(cur)) : undefined;
+      const copy = cur ? copyOf(cur) : undefined;
       const next = await mutate(copy, cur?.rv ?? 0);
       if (next === undefined) return { object: copy, rv: cur?.rv ?? 0, changed: false };
       let res: WriteResult;

@@ -104,6 +104,11 @@ export function makeCached(key: string, obj: any, rv: number, fieldsFn: FieldsFn
   };
 }
 
+/** A private, mutable copy of a cached object (parsing the JSON text beats cloning the parsed object). */
+export function copyOf(o: CachedObject): any {
+  return JSON.parse(o.raw);
+}
+
 export function parsedOf(o: CachedObject): any {
   // Parsing on demand keeps memory lean; callers must treat the result as read-only.
   o.parsed ??= JSON.parse(o.raw);

@@ -4,8 +4,10 @@
 // empty Buffer; absent messages stay undefined) and skips unknown fields, so a newer runtime
 // that sends more fields than we know still decodes.
 //
-// int64/uint64 travel as JS numbers: CRI's only large values are nanosecond timestamps, where
-// losing digits below a microsecond does not matter.
+// int64/uint64 travel as JS numbers by default: CRI's only large values are nanosecond
+// timestamps, where losing digits below a microsecond does not matter. A field marked
+// `asString` decodes to an exact decimal string instead (etcd lease IDs use all 64 bits).
+// Encoding accepts a number, a bigint or a decimal string for any 64-bit integer field.
 
 export type ScalarType =
   | "string"
@@ -25,6 +27,10 @@ export interface ScalarField {
   no: number;
   type: ScalarType;
   repeated?: boolean;
+  /** int64/uint64 only: decode to an exact decimal string rather than a number. */
+  asString?: boolean;
+  /** A member of a oneof: encoded even when it holds the default value, since presence matters. */
+  oneof?: boolean;
 }
 
 export interface MessageField {
@@ -68,57 +74,94 @@ function wireTypeOf(type: ScalarType): number {
 
 // ---------------------------------------------------------------- encoding
 
+/** Appends to one growable buffer; nested messages are written in place (see `message`). */
 class Writer {
-  private chunks: Buffer[] = [];
-  private scratch: number[] = [];
+  buf: Buffer;
+  pos = 0;
 
-  private flushScratch(): void {
-    if (this.scratch.length > 0) {
-      this.chunks.push(Buffer.from(this.scratch));
-      this.scratch = [];
-    }
+  constructor(initialSize = 256) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
   }
 
   byte(b: number): void {
-    this.scratch.push(b);
+    this.ensure(1);
+    this.buf[this.pos++] = b;
   }
 
   /** Unsigned varint of a non-negative integer below 2^64 (as number or bigint). */
   varint(v: number | bigint): void {
+    this.ensure(10);
     if (typeof v === "number" && v >= 0 && v <= 0x7fffffff) {
       while (v > 0x7f) {
-        this.scratch.push((v & 0x7f) | 0x80);
+        this.buf[this.pos++] = (v & 0x7f) | 0x80;
         v >>>= 7;
       }
-      this.scratch.push(v);
+      this.buf[this.pos++] = v;
       return;
     }
     let b = BigInt.asUintN(64, BigInt(v));
     while (b > 0x7fn) {
-      this.scratch.push(Number(b & 0x7fn) | 0x80);
+      this.buf[this.pos++] = Number(b & 0x7fn) | 0x80;
       b >>= 7n;
     }
-    this.scratch.push(Number(b));
+    this.buf[this.pos++] = Number(b);
   }
 
   tag(no: number, wireType: number): void {
     this.varint(no * 8 + wireType);
   }
 
-  bytes(buf: Uint8Array): void {
-    this.varint(buf.length);
-    this.flushScratch();
-    this.chunks.push(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
+  /** A length-delimited byte string. */
+  bytes(data: Uint8Array): void {
+    this.varint(data.length);
+    this.raw(data);
   }
 
-  raw(buf: Buffer): void {
-    this.flushScratch();
-    this.chunks.push(buf);
+  /** A length-delimited UTF-8 string, encoded straight into the buffer. */
+  string(s: string): void {
+    const n = Buffer.byteLength(s, "utf8");
+    this.varint(n);
+    this.ensure(n);
+    this.pos += this.buf.write(s, this.pos, n, "utf8");
+  }
+
+  raw(data: Uint8Array): void {
+    this.ensure(data.length);
+    this.buf.set(data, this.pos);
+    this.pos += data.length;
+  }
+
+  /**
+   * A length-delimited nested message written by `body` in place: one byte is reserved for
+   * the length (enough below 128 bytes); longer messages are shifted to make room.
+   */
+  message(body: () => void): void {
+    this.ensure(1);
+    const start = this.pos++;
+    body();
+    const len = this.pos - start - 1;
+    if (len < 0x80) {
+      this.buf[start] = len;
+      return;
+    }
+    let size = 1;
+    for (let v = len; v > 0x7f; v >>>= 7) size++;
+    this.ensure(size - 1);
+    this.buf.copyWithin(start + size, start + 1, this.pos);
+    this.pos = start;
+    this.varint(len);
+    this.pos += len;
   }
 
   finish(): Buffer {
-    this.flushScratch();
-    return Buffer.concat(this.chunks);
+    return this.buf.subarray(0, this.pos);
   }
 }
 
@@ -126,7 +169,17 @@ function fail(path: string, what: string): never {
   throw new TypeError(`protobuf: ${path}: ${what}`);
 }
 
+const is64Bit = (type: ScalarType) => type === "int64" || type === "uint64" || type === "fixed64";
+
 function checkInteger(path: string, type: ScalarType, v: unknown): number | bigint {
+  if (typeof v === "string" && is64Bit(type)) {
+    if (!/^-?\d+$/.test(v))
+      fail(path, `expected a decimal integer string (${type}), got ${JSON.stringify(v)}`);
+    const b = BigInt(v);
+    if (b < (type === "int64" ? -(2n ** 63n) : 0n) || b >= (type === "int64" ? 2n ** 63n : 2n ** 64n))
+      fail(path, `${v} does not fit ${type}`);
+    return b;
+  }
   if (typeof v === "bigint") return v;
   if (typeof v !== "number" || !Number.isInteger(v))
     fail(path, `expected an integer (${type}), got ${JSON.stringify(v)}`);
@@ -141,9 +194,9 @@ function checkInteger(path: string, type: ScalarType, v: unknown): number | bigi
 
 function isDefault(type: ScalarType, v: unknown): boolean {
   if (type === "string") return v === "";
-  if (type === "bytes") return (v as Uint8Array).length === 0;
+  if (type === "bytes") return (typeof v === "string" || v instanceof Uint8Array) && v.length === 0;
   if (type === "bool") return v === false;
-  return v === 0 || v === 0n;
+  return v === 0 || v === 0n || v === "0" || v === "-0";
 }
 
 /** Writes one scalar value (no tag). */
@@ -151,10 +204,10 @@ function writeScalar(w: Writer, path: string, type: ScalarType, v: unknown): voi
   switch (type) {
     case "string":
       if (typeof v !== "string") fail(path, `expected a string, got ${typeof v}`);
-      w.bytes(Buffer.from(v, "utf8"));
+      w.string(v);
       return;
     case "bytes":
-      if (typeof v === "string") w.bytes(Buffer.from(v, "utf8"));
+      if (typeof v === "string") w.string(v);
       else if (v instanceof Uint8Array) w.bytes(v);
       else fail(path, `expected a Buffer, got ${typeof v}`);
       return;
@@ -191,71 +244,72 @@ function writeScalar(w: Writer, path: string, type: ScalarType, v: unknown): voi
 
 function encodeInto(w: Writer, schema: Schema, value: object, path: string): void {
   const obj = value as Record<string, unknown>;
-  for (const key of Object.keys(obj)) {
+  for (const key in obj) {
     const v = obj[key];
     if (v === undefined || v === null) continue;
     const field = schema[key];
-    const p = `${path}.${key}`;
-    if (!field) fail(p, "unknown field");
+    if (!field) fail(`${path}.${key}`, "unknown field");
     if (field.type === "map") {
-      if (typeof v !== "object") fail(p, "expected an object of strings");
+      if (typeof v !== "object") fail(`${path}.${key}`, "expected an object of strings");
       for (const [mk, mv] of Object.entries(v as Record<string, unknown>)) {
-        if (typeof mv !== "string") fail(`${p}[${mk}]`, `expected a string, got ${typeof mv}`);
-        const entry = new Writer();
-        if (mk !== "") {
-          entry.tag(1, LEN);
-          entry.bytes(Buffer.from(mk, "utf8"));
-        }
-        if (mv !== "") {
-          entry.tag(2, LEN);
-          entry.bytes(Buffer.from(mv, "utf8"));
-        }
+        if (typeof mv !== "string") fail(`${path}.${key}[${mk}]`, `expected a string, got ${typeof mv}`);
         w.tag(field.no, LEN);
-        w.bytes(entry.finish());
+        w.message(() => {
+          if (mk !== "") {
+            w.tag(1, LEN);
+            w.string(mk);
+          }
+          if (mv !== "") {
+            w.tag(2, LEN);
+            w.string(mv);
+          }
+        });
       }
       continue;
     }
     if (field.repeated) {
-      if (!Array.isArray(v)) fail(p, "expected an array");
+      if (!Array.isArray(v)) fail(`${path}.${key}`, "expected an array");
       if (field.type === "message") {
-        v.forEach((item, i) => {
+        const schemaOf = field.schema();
+        for (let i = 0; i < v.length; i++) {
           w.tag(field.no, LEN);
-          w.bytes(encodeMessage(field.schema(), item, `${p}[${i}]`));
-        });
+          w.message(() => encodeNested(w, schemaOf, v[i], `${path}.${key}[${i}]`));
+        }
       } else if (wireTypeOf(field.type) === LEN) {
-        v.forEach((item, i) => {
+        for (let i = 0; i < v.length; i++) {
           w.tag(field.no, LEN);
-          writeScalar(w, `${p}[${i}]`, field.type, item);
-        });
+          writeScalar(w, `${path}.${key}[${i}]`, field.type, v[i]);
+        }
       } else if (v.length > 0) {
         // proto3 packs repeated numeric fields.
-        const packed = new Writer();
-        for (const [i, item] of v.entries()) writeScalar(packed, `${p}[${i}]`, field.type, item);
         w.tag(field.no, LEN);
-        w.bytes(packed.finish());
+        w.message(() => {
+          for (let i = 0; i < v.length; i++) writeScalar(w, `${path}.${key}[${i}]`, field.type, v[i]);
+        });
       }
       continue;
     }
     if (field.type === "message") {
-      if (typeof v !== "object") fail(p, `expected an object, got ${typeof v}`);
       w.tag(field.no, LEN);
-      w.bytes(encodeMessage(field.schema(), v, p));
+      w.message(() => encodeNested(w, field.schema(), v, `${path}.${key}`));
       continue;
     }
-    // Validate before the default check so a wrong type never passes silently.
-    const probe = new Writer();
-    writeScalar(probe, p, field.type, v);
-    if (isDefault(field.type, v)) continue;
+    // isDefault only holds for values of the right type, so a wrong type never passes silently.
+    if (!field.oneof && isDefault(field.type, v)) continue;
     w.tag(field.no, wireTypeOf(field.type));
-    w.raw(probe.finish());
+    writeScalar(w, `${path}.${key}`, field.type, v);
   }
+}
+
+function encodeNested(w: Writer, schema: Schema, value: unknown, path: string): void {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(path, "expected an object");
+  encodeInto(w, schema, value, path);
 }
 
 /** Encodes `value` (plain object, JS field names) as a protobuf message of `schema`. */
 export function encodeMessage(schema: Schema, value: object, path = "message"): Buffer {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(path, "expected an object");
   const w = new Writer();
-  encodeInto(w, schema, value, path);
+  encodeNested(w, schema, value, path);
   return w.finish();
 }
 
@@ -306,6 +360,26 @@ class Reader {
     return Number(this.varintBig());
   }
 
+  /**
+   * A 64-bit varint as a number: exact below 2^49 without BigInt (revisions, counts), which is
+   * the hot path for etcd; larger or negative values go through BigInt.
+   */
+  varint64(signed: boolean): number {
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 7 && this.pos + i < this.end; i++) {
+      const b = this.buf[this.pos + i];
+      result += (b & 0x7f) * mul;
+      if (b < 0x80) {
+        this.pos += i + 1;
+        return result;
+      }
+      mul *= 128;
+    }
+    const big = this.varintBig();
+    return Number(signed ? BigInt.asIntN(64, big) : big);
+  }
+
   slice(n: number): Buffer {
     this.need(n);
     const s = this.buf.subarray(this.pos, this.pos + n);
@@ -337,7 +411,12 @@ class Reader {
   }
 }
 
-function readScalar(r: Reader, type: ScalarType): unknown {
+function readScalar(r: Reader, type: ScalarType, asString = false): unknown {
+  if (asString) {
+    if (type === "int64") return BigInt.asIntN(64, r.varintBig()).toString();
+    if (type === "uint64") return r.varintBig().toString();
+    if (type === "fixed64") return r.slice(8).readBigUInt64LE(0).toString();
+  }
   switch (type) {
     case "string":
       return r.lengthDelimited().toString("utf8");
@@ -351,9 +430,9 @@ function readScalar(r: Reader, type: ScalarType): unknown {
     case "uint32":
       return Number(BigInt.asUintN(32, r.varintBig()));
     case "int64":
-      return Number(BigInt.asIntN(64, r.varintBig()));
+      return r.varint64(true);
     case "uint64":
-      return Number(r.varintBig());
+      return r.varint64(false);
     case "double":
       return r.slice(8).readDoubleLE(0);
     case "float":
@@ -378,19 +457,21 @@ function defaultOf(field: Field): unknown {
     case "bool":
       return false;
     default:
-      return 0;
+      return field.asString ? "0" : 0;
   }
 }
 
 interface FieldIndex {
   byNo: Map<number, [string, Field]>;
+  fields: [string, Field][];
 }
 const indexCache = new WeakMap<Schema, FieldIndex>();
 
 function indexOf(schema: Schema): FieldIndex {
   let idx = indexCache.get(schema);
   if (!idx) {
-    idx = { byNo: new Map(Object.entries(schema).map(([k, f]) => [f.no, [k, f]])) };
+    const fields = Object.entries(schema);
+    idx = { byNo: new Map(fields.map(([k, f]) => [f.no, [k, f]])), fields };
     indexCache.set(schema, idx);
   }
   return idx;
@@ -414,11 +495,11 @@ function decodeMapEntry(buf: Buffer): [string, string] {
 /** Decodes a protobuf message of `schema` into a plain object with proto3 defaults filled in. */
 export function decodeMessage<T = Record<string, unknown>>(schema: Schema, buf: Buffer): T {
   const out: Record<string, unknown> = {};
-  for (const [k, f] of Object.entries(schema)) {
+  const { byNo, fields } = indexOf(schema);
+  for (const [k, f] of fields) {
     const d = defaultOf(f);
     if (d !== undefined) out[k] = d;
   }
-  const { byNo } = indexOf(schema);
   const r = new Reader(buf);
   while (r.pos < r.end) {
     const tag = r.varint();
@@ -449,12 +530,12 @@ export function decodeMessage<T = Record<string, unknown>>(schema: Schema, buf: 
       // Packed encoding: a run of scalars inside one length-delimited record.
       const packed = r.lengthDelimited();
       const pr = new Reader(packed);
-      while (pr.pos < pr.end) (out[key] as unknown[]).push(readScalar(pr, field.type));
+      while (pr.pos < pr.end) (out[key] as unknown[]).push(readScalar(pr, field.type, field.asString));
       continue;
     }
     if (wt !== expected)
       throw new RangeError(`protobuf: field ${key}: wire type ${wt}, expected ${expected}`);
-    const v = readScalar(r, field.type);
+    const v = readScalar(r, field.type, field.asString);
     if (field.repeated) (out[key] as unknown[]).push(v);
     else out[key] = v;
   }
