@@ -458,6 +458,85 @@ describe("pod lifecycle on a real node", { timeout: 600_000, concurrency: true }
     assert.equal(readFileSync(join(hostDir, "order"), "utf8"), "prestop\nterm\n");
   });
 
+  it("postStart: an exec hook writes a file the app reads; a failing hook is FailedPostStartHook and a restart", async () => {
+    await apply(
+      busybox("poststart", "until [ -f /tmp/hooked ]; do sleep 0.2; done; cat /tmp/hooked; exec sleep 3600", {
+        lifecycle: { postStart: { exec: { command: ["sh", "-c", "echo from-poststart > /tmp/hooked"] } } },
+      }),
+      busybox(
+        "poststart-fail",
+        "exec sleep 3600",
+        { lifecycle: { postStart: { exec: { command: ["sh", "-c", "exit 3"] } } } },
+        { terminationGracePeriodSeconds: 1 },
+      ),
+    );
+    try {
+      await running("poststart");
+      await eventually(
+        async () => (await ok(["logs", "poststart"])).includes("from-poststart"),
+        30_000,
+        "the app read the hook's file",
+      );
+      await podWhere(
+        "poststart-fail",
+        (p) => (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1,
+        "restarted after the failed hook",
+        60_000,
+      );
+      const failed = await ok([
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=poststart-fail,reason=FailedPostStartHook",
+        "-o",
+        "json",
+      ]);
+      const items = JSON.parse(failed).items;
+      assert.ok(items.length >= 1, "a FailedPostStartHook event");
+      assert.equal(items[0].type, "Warning");
+      assert.equal(items[0].message, "PostStartHook failed");
+      assert.match(
+        await ok(["get", "events", "--field-selector", "involvedObject.name=poststart-fail,reason=Killing"]),
+        /FailedPostStartHook/,
+      );
+    } finally {
+      await sb.kubectl(["delete", "pod", "poststart", "poststart-fail", "--grace-period=1", "--wait=false"]);
+    }
+  });
+
+  it("a configMap volume sees the ConfigMap's new value after kubectl apply, without a restart", async () => {
+    const cm = (v: string) => ({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "live-cm", namespace: NS },
+      data: { value: v },
+    });
+    await apply(
+      cm("one"),
+      busybox(
+        "live-cm",
+        "exec sleep 3600",
+        { volumeMounts: [{ name: "cfg", mountPath: "/etc/cfg" }] },
+        { terminationGracePeriodSeconds: 1, volumes: [{ name: "cfg", configMap: { name: "live-cm" } }] },
+      ),
+    );
+    try {
+      await running("live-cm");
+      assert.equal(await ok(["exec", "live-cm", "--", "cat", "/etc/cfg/value"]), "one");
+      await apply(cm("two"));
+      await eventually(
+        async () => (await ok(["exec", "live-cm", "--", "cat", "/etc/cfg/value"])) === "two",
+        30_000,
+        "the volume shows the new value",
+      );
+      const pod = await getPod("live-cm");
+      assert.equal(pod?.status?.containerStatuses?.[0]?.restartCount, 0);
+    } finally {
+      await sb.kubectl(["delete", "pod", "live-cm", "--grace-period=1", "--wait=false"]);
+      await sb.kubectl(["delete", "configmap", "live-cm", "--wait=false"]);
+    }
+  });
+
   it("a failing startup probe restarts the container; the Killing event names the startup probe", async () => {
     await apply(
       busybox(

@@ -92,6 +92,16 @@ describe("seed 004 with real containers", { timeout: 900_000 }, () => {
     return { text: () => text };
   }
 
+  /**
+   * `kubectl exec POD -- /usr/bin/killall hello-app`. hello-app is the container's PID 1: when it
+   * dies the kernel SIGKILLs everything left in the PID namespace, killall included if it has not
+   * exited yet, so exec ends with 0 or 137, as on a real node.
+   */
+  async function killHelloApp(kc: ReturnType<typeof k>, pod: string): Promise<void> {
+    const r = await kc(["exec", pod, "--", "/usr/bin/killall", "hello-app"]);
+    assert.ok([0, 137].includes(r.code), `killall in ${pod}: exit ${r.code} ${r.stderr}`);
+  }
+
   async function restartsAfterKillall(v: Version, ns: string): Promise<void> {
     const kc = k(v, ns);
     const events = watchEvents(v, ns);
@@ -105,10 +115,7 @@ describe("seed 004 with real containers", { timeout: 900_000 }, () => {
     // kubectl exec -it hello-world-pod -- /bin/sh; ps; exit
     const ps = await ok(kc(["exec", "-i", "hello-world-pod", "--", "/bin/sh"], "ps\nexit\n"));
     assert.match(ps, /hello-app/, `${v}: ps inside the container shows hello-app`);
-    // killall's victim is the container's PID 1: when it dies the kernel SIGKILLs everything left
-    // in the PID namespace, killall included if it has not exited yet (137), as on a real node.
-    const killall = await kc(["exec", "hello-world-pod", "--", "/usr/bin/killall", "hello-app"]);
-    assert.ok([0, 137].includes(killall.code), `${v}: killall: ${killall.code} ${killall.stderr}`);
+    await killHelloApp(kc, "hello-world-pod");
     await eventually(
       async () => {
         const row = podRows(await ok(kc(["get", "pods", "--no-headers"]))).get("hello-world-pod");
@@ -146,7 +153,7 @@ describe("seed 004 with real containers", { timeout: 900_000 }, () => {
       90_000,
       `${v}: both pods Running with 0 restarts`,
     );
-    await ok(kc(["exec", "hello-world-never-pod", "--", "/usr/bin/killall", "hello-app"]));
+    await killHelloApp(kc, "hello-world-never-pod");
     await eventually(
       async () => {
         const row = podRows(await ok(kc(["get", "pods", "--no-headers"]))).get("hello-world-never-pod");
@@ -161,7 +168,7 @@ describe("seed 004 with real containers", { timeout: 900_000 }, () => {
     assert.match(never, /Ready\s+False/);
     assert.match(never, /ContainersReady\s+False/);
 
-    await ok(kc(["exec", "hello-world-onfailure-pod", "--", "/usr/bin/killall", "hello-app"]));
+    await killHelloApp(kc, "hello-world-onfailure-pod");
     await eventually(
       async () => {
         const row = podRows(await ok(kc(["get", "pods", "--no-headers"]))).get("hello-world-onfailure-pod");
@@ -170,7 +177,7 @@ describe("seed 004 with real containers", { timeout: 900_000 }, () => {
       60_000,
       `${v}: OnFailure restarted the failed container once`,
     );
-    await ok(kc(["exec", "hello-world-onfailure-pod", "--", "/usr/bin/killall", "hello-app"]));
+    await killHelloApp(kc, "hello-world-onfailure-pod");
     // The second failure meets the back-off: Error / CrashLoopBackOff, a BackOff event, then Running.
     const backingOff = await eventually(
       async () => {
