@@ -391,11 +391,24 @@ test("floating IPs: 172.16.0.4 claimed by one Service, IpInUse for another; kube
     loadBalancerId: lb.loadbalancer.id,
     vipPortId: lb.loadbalancer.vip_port_id,
   });
+  // Two controllers race for the address: exactly one claim wins, whichever it is.
   const [r1, r2] = await Promise.all([
     reasonOf(a.ensureFloatingIp(fipReq(svc))),
     reasonOf(b.ensureFloatingIp(fipReq(other))),
   ]);
-  assert.deepEqual([r1, r2], ["ok", "IpInUse"]);
+  assert.deepEqual([r1, r2].sort(), ["IpInUse", "ok"]);
+  if (r2 === "ok") {
+    // `other` won: release its claim, and then demo's goes through while other's is refused.
+    await eventually(() => b.findFloatingIps(other.metadata.uid!).length === 1, 10_000, "b sees its claim");
+    await b.deleteFloatingIp(b.findFloatingIps(other.metadata.uid!)[0].id);
+    await eventually(
+      async () => (await reasonOf(a.ensureFloatingIp(fipReq(svc)))) === "ok",
+      10_000,
+      "demo claims the released address",
+    );
+    assert.equal(await reasonOf(b.ensureFloatingIp(fipReq(other))), "IpInUse");
+  }
+  await eventually(() => a.findFloatingIps(svc.metadata.uid!).length === 1, 10_000, "a sees demo's claim");
   const fip = a.findFloatingIps(svc.metadata.uid!)[0];
   assert.equal(fip.floating_ip_address, "172.16.0.4");
   assert.equal(fip.fixed_ip_address, lb.loadbalancer.vip_address);
