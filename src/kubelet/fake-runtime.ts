@@ -45,12 +45,6 @@ interface FakeContainer {
 const matchLabels = (labels: Record<string, string>, sel?: Record<string, string>) =>
   !sel || Object.entries(sel).every(([k, v]) => labels[k] === v);
 
-export interface ExecAnswer {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
 export class FakeRuntime implements RuntimeService, ImageService {
   readonly sandboxes = new Map<string, FakeSandbox>();
   readonly containers = new Map<string, FakeContainer>();
@@ -264,12 +258,10 @@ export class FakeRuntime implements RuntimeService, ImageService {
 
   /** What ExecSync answers (exit code and output). */
   execResult = { exitCode: 0, stdout: "", stderr: "" };
-  /** When set, answers ExecSync instead of execResult (per command, possibly later). */
-  onExec?: (cmd: string[]) => ExecAnswer | Promise<ExecAnswer>;
 
   async execSync(id: string, cmd: string[], timeout: number) {
     this.calls.push(`execSync:${this.containers.get(id)?.config.metadata.name}:${cmd.join(" ")}:${timeout}`);
-    const r = this.onExec ? await this.onExec(cmd) : this.execResult;
+    const r = this.execResult;
     return { stdout: Buffer.from(r.stdout), stderr: Buffer.from(r.stderr), exitCode: r.exitCode };
   }
   async exec(): Promise<string> {

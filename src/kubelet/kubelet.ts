@@ -17,7 +17,6 @@ import {
   sandboxConfig,
 } from "./container-config.ts";
 import { writeEtcHosts } from "./etc-hosts.ts";
-import { runLifecycleHook } from "./lifecycle-hooks.ts";
 import { computePodActions, type FailedProbe, type PodActions } from "./pod-sync.ts";
 import { PodWorkers } from "./pod-workers.ts";
 import {
@@ -30,7 +29,7 @@ import {
 } from "./runtime-state.ts";
 import type { KubeletPod } from "./server/types.ts";
 import { computePodStatus, statusChanged, type WaitingReason } from "./status.ts";
-import { type ObjectGetter, refreshVolumes, setUpVolumes, tearDownVolumes, VolumeError } from "./volumes.ts";
+import { type ObjectGetter, setUpVolumes, tearDownVolumes, VolumeError } from "./volumes.ts";
 
 /** What the kubelet needs from the API server (a small interface, so tests hand in a fake). */
 export interface KubeletApi extends ObjectGetter {
@@ -269,22 +268,11 @@ export class Kubelet {
     const actions = computePodActions(pod, rt, { livenessFailed: this.livenessFailed.get(uid), hashes });
     this.livenessFailed.delete(uid);
     const wakeMs = await this.execute(d, rt, actions);
-    await this.refreshVolumes(pod);
     const after = await this.runtimeState.refreshPod(uid);
     await this.writeStatus(d, after);
     this.updateProbes(pod, after);
     this.gcContainers(after);
     this.workers.syncAfter(uid, wakeMs ?? RESYNC_MS);
-  }
-
-  /** ConfigMap/Secret (and downward API) volumes follow their objects on every sync (≤ 10 s). */
-  private async refreshVolumes(pod: KubeObject): Promise<void> {
-    try {
-      for (const msg of await refreshVolumes(pod, this.o.podsDir, this.o.api))
-        this.o.log.warn({ pod: formatPod(pod), err: msg }, "refreshing a volume failed");
-    } catch (err) {
-      this.o.log.warn({ pod: formatPod(pod), err: String(err) }, "refreshing volumes failed");
-    }
   }
 
   private updateProbes(pod: KubeObject, rt: PodRuntime | undefined): void {
@@ -524,23 +512,6 @@ export class Kubelet {
       return { reason: { reason: "RunContainerError", message: msg }, retryMs: 5_000 };
     }
     this.o.events.event(ref, "Normal", "Started", `Started container ${spec.name}`);
-    // postStart runs before the sync goes on: the container is not reported running until then.
-    const postStart = spec.lifecycle?.postStart;
-    if (postStart) {
-      const msg = await runLifecycleHook(pod, spec, id, postStart, {
-        runtime: this.o.runtime,
-        podIp: podIps[0],
-        timeoutMs: 0,
-      });
-      if (msg !== undefined) {
-        this.o.log.warn({ pod: formatPod(pod), container: spec.name, message: msg }, "PostStart hook failed");
-        this.o.events.event(ref, "Warning", "FailedPostStartHook", "PostStartHook failed");
-        this.o.events.event(ref, "Normal", "Killing", "FailedPostStartHook");
-        await this.killContainer(pod, spec.name, id, this.graceSeconds(pod));
-        // The container has exited: the next sync restarts it per policy (with back-off).
-        return { reason: { reason: "PostStartHookError", message: msg }, retryMs: 1_000 };
-      }
-    }
     return true;
   }
 
@@ -621,7 +592,7 @@ export class Kubelet {
   }
 
   /**
-   * kuberuntime's killContainer: the preStop hook (exec, httpGet, sleep) runs first, within the grace
+   * kuberuntime's killContainer: the preStop hook (exec or sleep) runs first, within the grace
    * period; what is left of it (at least the minimum) is the runtime's SIGTERM-to-SIGKILL wait.
    */
   private async killContainer(
@@ -643,26 +614,37 @@ export class Kubelet {
   }
 
   private async runPreStopHook(pod: KubeObject, name: string, id: string, hook: any, grace: number) {
-    const specs: any[] = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
-    const init = (pod.spec?.initContainers ?? []).some((c: any) => c.name === name);
-    const msg = await runLifecycleHook(
+    const ref = this.ref(
       pod,
-      specs.find((c) => c.name === name),
-      id,
-      hook,
-      { runtime: this.o.runtime, podIp: this.podIp(pod), timeoutMs: grace * 1000 },
+      name,
+      (pod.spec?.initContainers ?? []).some((c: any) => c.name === name),
     );
-    if (msg === undefined) return;
-    this.o.log.warn({ pod: formatPod(pod), container: name, message: msg }, "PreStop hook failed");
-    // As the kubelet: the handler's message stays out of the event so secrets cannot leak.
-    this.o.events.event(this.ref(pod, name, init), "Warning", "FailedPreStopHook", "PreStopHook failed");
-  }
-
-  /** The pod's first IP as the runtime knows it (hooks' httpGet target). */
-  private podIp(pod: KubeObject): string | undefined {
-    if (pod.spec?.hostNetwork) return this.o.nodeIp;
-    const rt = this.runtimeState.get(pod.metadata.uid ?? "");
-    return (rt?.sandboxes.find((s) => s.ready) ?? rt?.sandboxes[0])?.ips[0];
+    if (hook.sleep?.seconds !== undefined) {
+      await new Promise((r) => setTimeout(r, Math.min(hook.sleep.seconds, grace) * 1000));
+      return;
+    }
+    const cmd: string[] | undefined = hook.exec?.command;
+    if (!cmd?.length) {
+      // httpGet / tcpSocket hooks are not run by the sandbox kubelet.
+      this.o.log.warn({ pod: formatPod(pod), container: name }, "preStop hook kind not supported; skipped");
+      return;
+    }
+    let error: string | undefined;
+    let output = "";
+    try {
+      const r = await this.o.runtime.execSync(id, cmd, grace);
+      output = `${r.stdout}${r.stderr}`;
+      if (r.exitCode !== 0) error = `command '${cmd.join(" ")}' exited with ${r.exitCode}: ${r.stderr}`;
+    } catch (err) {
+      error = String((err as Error)?.message ?? err);
+    }
+    if (error)
+      this.o.events.event(
+        ref,
+        "Warning",
+        "FailedPreStopHook",
+        `Exec lifecycle hook ([${cmd.join(" ")}]) for Container "${name}" in Pod "${formatPod(pod)}" failed - error: ${error}, message: ${JSON.stringify(output)}`,
+      );
   }
 
   private async stopContainer(id: string, graceSeconds: number): Promise<void> {

@@ -1,21 +1,8 @@
 // Pod volumes on the node: emptyDir directories, hostPath as is, and configMap, secret,
 // downwardAPI and projected volumes written out as files under
 // <podsDir>/<uid>/volumes/<name>. A failure is a VolumeError, reported as FailedMount.
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  renameSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { chmodSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { KubeObject } from "../kube/objects.ts";
 
 export class VolumeError extends Error {
@@ -95,91 +82,18 @@ function downwardFiles(pod: KubeObject, items: any[]): FileToWrite[] {
 }
 
 function safeRelative(p: string): boolean {
-  // A leading ".." name would collide with the writer's own "..data" and "..<timestamp>" entries.
-  return p !== "" && !p.startsWith("/") && !p.split("/").includes("..") && !p.startsWith("..");
+  return !p.startsWith("/") && !p.split("/").includes("..");
 }
 
-/**
- * The kubelet's AtomicWriter: the files go into a fresh `..<timestamp>` directory, then the
- * `..data` symlink is swapped to it by rename, and each top-level name is a symlink through
- * `..data`. A container reading the volume sees the old set or the new one, never a mix or a
- * half-written file. Unchanged content is left alone.
- */
 function writeFiles(dir: string, files: FileToWrite[], defaultMode: number): void {
-  for (const f of files) if (!safeRelative(f.path)) throw new VolumeError(`invalid file path ${f.path}`);
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const dataLink = join(dir, DATA_DIR);
-  const oldTarget = linkTarget(dataLink);
-  if (oldTarget === undefined) {
-    // A first write (or a volume of the old plain layout): start from an empty directory.
-    for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
-  } else if (sameContent(join(dir, oldTarget), files, defaultMode)) return;
-  const tsDir = mkdtempSync(join(dir, `..${timestampName()}.`));
-  chmodSync(tsDir, 0o755);
   for (const f of files) {
-    const path = join(tsDir, f.path);
+    if (!safeRelative(f.path)) throw new VolumeError(`invalid file path ${f.path}`);
+    const path = join(dir, f.path);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, f.data);
     chmodSync(path, f.mode ?? defaultMode);
-  }
-  const tmpLink = join(dir, `${DATA_DIR}_tmp`);
-  rmSync(tmpLink, { force: true });
-  symlinkSync(basename(tsDir), tmpLink);
-  renameSync(tmpLink, dataLink);
-  const wanted = new Set(files.map((f) => f.path.split("/")[0]));
-  for (const name of wanted) {
-    const user = join(dir, name);
-    if (linkTarget(user) !== join(DATA_DIR, name)) {
-      rmSync(user, { recursive: true, force: true });
-      symlinkSync(join(DATA_DIR, name), user);
-    }
-  }
-  for (const name of readdirSync(dir)) {
-    if (name.startsWith("..") || wanted.has(name)) continue;
-    rmSync(join(dir, name), { recursive: true, force: true });
-  }
-  if (oldTarget !== undefined && oldTarget !== basename(tsDir))
-    rmSync(join(dir, oldTarget), { recursive: true, force: true });
-}
-
-const DATA_DIR = "..data";
-
-function linkTarget(path: string): string | undefined {
-  try {
-    return readlinkSync(path);
-  } catch {
-    return undefined;
-  }
-}
-
-/** `2006_01_02_15_04_05` as the kubelet names its payload directories (the suffix keeps it unique). */
-function timestampName(): string {
-  const d = new Date();
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${d.getUTCFullYear()}_${p(d.getUTCMonth() + 1)}_${p(d.getUTCDate())}_${p(d.getUTCHours())}_${p(d.getUTCMinutes())}_${p(d.getUTCSeconds())}`;
-}
-
-/** Whether `tsDir` holds exactly `files` (data and mode). */
-function sameContent(tsDir: string, files: FileToWrite[], defaultMode: number): boolean {
-  const listed = new Set<string>();
-  const walk = (rel: string): void => {
-    for (const e of readdirSync(join(tsDir, rel), { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(r);
-      else listed.add(r);
-    }
-  };
-  try {
-    walk("");
-    if (listed.size !== new Set(files.map((f) => f.path.replace(/\/+/g, "/"))).size) return false;
-    for (const f of files) {
-      const path = join(tsDir, f.path);
-      if ((statSync(path).mode & 0o7777) !== (f.mode ?? defaultMode)) return false;
-      if (!readFileSync(path).equals(f.data)) return false;
-    }
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -306,35 +220,6 @@ async function setUpVolume(
   throw new VolumeError(
     "volume type not supported by the sandbox kubelet (emptyDir, hostPath, configMap, secret, downwardAPI, projected are)",
   );
-}
-
-/** The volume kinds whose content follows API objects (or the pod) and is rewritten as they change. */
-const isRefreshable = (v: any): boolean => Boolean(v.configMap || v.secret || v.downwardAPI || v.projected);
-
-/**
- * Rewrites the pod's configMap, secret, downwardAPI and projected volumes that were set up
- * before (the kubelet's periodic remount). A volume that cannot be refreshed (its object gone,
- * a key missing) keeps its last content; the failures come back as messages for the log.
- * subPath mounts do not see updates: the runtime resolved them to a payload file at start.
- */
-export async function refreshVolumes(
-  pod: KubeObject,
-  podsDir: string,
-  objects: ObjectGetter,
-): Promise<string[]> {
-  const uid = pod.metadata.uid ?? "";
-  const ns = pod.metadata.namespace ?? "";
-  const failures: string[] = [];
-  for (const v of pod.spec?.volumes ?? []) {
-    const dir = volumeDir(podsDir, uid, v.name);
-    if (!isRefreshable(v) || !existsSync(dir)) continue;
-    try {
-      await setUpVolume(pod, v, dir, ns, objects);
-    } catch (err) {
-      failures.push(`MountVolume.SetUp failed for volume "${v.name}" : ${(err as Error)?.message ?? err}`);
-    }
-  }
-  return failures;
 }
 
 /** Removes the pod's directory (volumes included; hostPath volumes are never touched). */
