@@ -357,25 +357,13 @@ test("a private containerd imports the images once and runs each of them", async
   assert.deepEqual(second.imported, []);
   assert.equal(second.skipped.length, images.length);
 
+  /** `ctr run --rm` of `ref` as container `id` in our containerd (the k8s.io namespace). */
+  const ctrRunArgs = (ref: string, id: string, cmd: string[], extra: string[] = []) => [
+    ...["-a", ctd.socket, "-n", "k8s.io", "run", "--runc-root", ctd.runcRoot, "--fifo-dir", ctd.fifoDir],
+    ...["--rm", ...extra, ref, id, ...cmd],
+  ];
   const ctrRun = async (ref: string, id: string, cmd: string[], extra: string[] = []) => {
-    const r = await exec("ctr", [
-      ...[
-        "-a",
-        ctd.socket,
-        "-n",
-        "k8s.io",
-        "run",
-        "--runc-root",
-        ctd.runcRoot,
-        "--fifo-dir",
-        ctd.fifoDir,
-        "--rm",
-        ...extra,
-        ref,
-        id,
-      ],
-      ...cmd,
-    ]).catch((e) => e);
+    const r = await exec("ctr", ctrRunArgs(ref, id, cmd, extra)).catch((e) => e);
     return { code: r.code ?? 0, stdout: String(r.stdout), stderr: String(r.stderr) };
   };
 
@@ -410,25 +398,7 @@ test("a private containerd imports the images once and runs each of them", async
 
   /** Runs `ref` as the container's process, waits for it to run, hits it, and returns ctr's exit code. */
   const runThenHit = async (ref: string, id: string, cmd: string[], hit: () => Promise<unknown>) => {
-    const child = spawn(
-      "ctr",
-      [
-        "-a",
-        ctd.socket,
-        "-n",
-        "k8s.io",
-        "run",
-        "--runc-root",
-        ctd.runcRoot,
-        "--fifo-dir",
-        ctd.fifoDir,
-        "--rm",
-        ref,
-        id,
-        ...cmd,
-      ],
-      { stdio: "ignore" },
-    );
+    const child = spawn("ctr", ctrRunArgs(ref, id, cmd), { stdio: "ignore" });
     t.after(() => child.kill("SIGKILL"));
     const exited = exitOf(child);
     const deadline = Date.now() + 10_000;
