@@ -188,6 +188,56 @@ test("finalizers hold a deleted object until they are removed; deletecollection 
   );
 });
 
+test("a uid in a patch or update is a precondition: a write meant for a deleted object never lands on its successor", async () => {
+  const first: any = await sb.client.create(CONFIGMAPS, cm("uid-pre"));
+  const oldUid = first.metadata.uid;
+  // Same uid: the patch is for this very object and goes through.
+  const same: any = await sb.client.patch(CONFIGMAPS, "default", "uid-pre", "strategic", {
+    metadata: { uid: oldUid, annotations: { a: "1" } },
+  });
+  assert.equal(same.metadata.annotations.a, "1");
+  await sb.client.delete(CONFIGMAPS, "default", "uid-pre");
+  const second: any = await sb.client.create(CONFIGMAPS, cm("uid-pre"));
+  assert.notEqual(second.metadata.uid, oldUid);
+  const precondition = `Precondition failed: UID in precondition: ${oldUid}, UID in object meta: ${second.metadata.uid}`;
+  for (const type of ["strategic", "merge"] as const) {
+    const err: any = await sb.client
+      .patch(CONFIGMAPS, "default", "uid-pre", type, { metadata: { uid: oldUid, annotations: { b: "2" } } })
+      .catch((e) => e);
+    assert.equal(err.code, 409, `${type} patch: ${err.message}`);
+    assert.match(err.message, new RegExp(precondition));
+  }
+  const put: any = await sb.client
+    .update(CONFIGMAPS, { ...cm("uid-pre"), metadata: { ...cm("uid-pre").metadata, uid: oldUid } })
+    .catch((e) => e);
+  assert.equal(put.code, 409, `update: ${put.message}`);
+  // Also on the status subresource (the kubelet guards its status writes this way).
+  await sb.client.create(PODS, {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "uid-pre", namespace: "default" },
+    spec: { containers: [{ name: "c", image: "busybox" }], nodeName: "nowhere" },
+  });
+  const status: any = await sb.client
+    .patch(
+      PODS,
+      "default",
+      "uid-pre",
+      "merge",
+      { metadata: { uid: oldUid }, status: { phase: "Failed" } },
+      {
+        subresource: "status",
+      },
+    )
+    .catch((e) => e);
+  assert.equal(status.code, 409, `status patch: ${status.message}`);
+  const after: any = await sb.client.get(CONFIGMAPS, "default", "uid-pre");
+  assert.equal(after.metadata.annotations, undefined, "the successor was not touched");
+  assert.notEqual((await sb.client.get(PODS, "default", "uid-pre")).status?.phase, "Failed");
+  await sb.client.delete(PODS, "default", "uid-pre", { gracePeriodSeconds: 0 });
+  await sb.client.delete(CONFIGMAPS, "default", "uid-pre");
+});
+
 test("strategic merge patch merges containers by name; server-side apply creates and updates", async () => {
   await sb.client.create(PODS, {
     apiVersion: "v1",

@@ -46,6 +46,22 @@ function sandboxInfo(sb: Sandbox, nodes: number): { cfg: Cfg; layouts: NodeLayou
   return { cfg, layouts };
 }
 
+/**
+ * The sandbox's process `pid` no longer runs: gone, a zombie waiting for PID 1 to reap it (its
+ * cmdline is empty), or the PID now belongs to a process that is not the sandbox's.
+ */
+function processGone(pid: number, dir: string): boolean {
+  return !cmdline(pid).includes(dir);
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim();
+  } catch {
+    return "";
+  }
+}
+
 /** Everything of the sandbox still on the machine, described; empty when `down` was complete. */
 async function leftovers(dir: string, instanceId: string): Promise<string[]> {
   const left: string[] = [];
@@ -226,8 +242,9 @@ test("a supervisor killed with SIGKILL: up recovers, and down still removes ever
     timeoutMs: 120_000,
   });
   assert.equal(again.code, 0, again.stderr);
+  // Killed orphans are reaped by PID 1, which may take a moment.
   for (const pid of Object.values(children))
-    assert.equal(existsSync(`/proc/${pid}`), false, `orphan ${pid} stopped`);
+    await eventually(() => processGone(pid, sb.dir), 5000, `orphan ${pid} stopped (${cmdline(pid)})`);
   const ready = await inNetns(n1, "curl", [
     "-sS",
     "--cacert",

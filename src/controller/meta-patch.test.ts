@@ -25,6 +25,14 @@ test("only what differs is patched", () => {
   );
 });
 
+test("the patch carries the object's uid, so it cannot land on a successor of the same name", () => {
+  const pod = { metadata: { name: "x", uid: "u1", annotations: { a: "1" } } };
+  assert.deepEqual(metadataPatch(pod, { annotations: { a: "2" } }), {
+    metadata: { annotations: { a: "2" }, uid: "u1" },
+  });
+  assert.equal(metadataPatch(pod, { annotations: { a: "1" } }), undefined, "nothing to write");
+});
+
 test("removal uses null for annotations and the primitive-list directive for the finalizer", () => {
   assert.deepEqual(
     metadataPatch(obj({ a: "1" }, ["other", "f"]), {

@@ -1,13 +1,12 @@
 // Namespace -> network + subnet. The default namespace gets the configured default CIDR,
 // others a carved subnet. A namespace being deleted keeps Raven's finalizer until its
 // network can go (after every port on it has been released).
-import { isNotFound } from "../kube/errors.ts";
 import type { KubeObject } from "../kube/objects.ts";
 import { NAMESPACES } from "../kube/resource.ts";
 import { type NetworkWithSubnet, SdnError } from "../sdn/backend.ts";
 import { type ControllerDeps, ownerOf } from "./context.ts";
 import { GoneUids } from "./gone-uids.ts";
-import { metadataPatch } from "./meta-patch.ts";
+import { isObjectGone, metadataPatch } from "./meta-patch.ts";
 
 export class NamespaceReconciler {
   private readonly d: ControllerDeps;
@@ -82,7 +81,7 @@ export class NamespaceReconciler {
     try {
       await this.d.client.patch(NAMESPACES, "", ns.metadata.name!, "strategic", body);
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      if (!isObjectGone(err)) throw err;
     }
   }
 }

@@ -2,7 +2,6 @@
 // namespace's network; the port and subnet are written to the pod as annotations, together
 // with Raven's finalizer, in one strategic merge patch. Finished and deleted pods release
 // their port. Level-triggered: every step can be replayed after a crash.
-import { isNotFound } from "../kube/errors.ts";
 import { type KubeObject, objectKey } from "../kube/objects.ts";
 import { PODS } from "../kube/resource.ts";
 import { SdnError } from "../sdn/backend.ts";
@@ -10,7 +9,7 @@ import type { Port } from "../sdn/model.ts";
 import { portAnnotation, subnetAnnotation } from "./annotations.ts";
 import { type ControllerDeps, ownerOf } from "./context.ts";
 import { GoneUids } from "./gone-uids.ts";
-import { type MetadataWant, metadataPatch } from "./meta-patch.ts";
+import { isObjectGone, type MetadataWant, metadataPatch } from "./meta-patch.ts";
 import type { NamespaceReconciler } from "./namespaces.ts";
 import { OwnWrites } from "./own-writes.ts";
 
@@ -152,7 +151,7 @@ export class PodReconciler {
       );
       this.writes.record(objectKey(pod), out);
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      if (!isObjectGone(err)) throw err;
     }
   }
 }

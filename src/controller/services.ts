@@ -3,7 +3,6 @@
 // per ready endpoint (from EndpointSlices). The first spec.externalIPs entry inside the
 // external subnet becomes a floating IP on the VIP; type LoadBalancer gets one from the pool
 // and status.loadBalancer.ingress.
-import { isNotFound } from "../kube/errors.ts";
 import { type KubeObject, objectKey } from "../kube/objects.ts";
 import { SERVICES } from "../kube/resource.ts";
 import { type ListenerRequest, SdnError } from "../sdn/backend.ts";
@@ -12,7 +11,7 @@ import type { FloatingIp, LbProtocol, LoadBalancerState } from "../sdn/model.ts"
 import { floatingIpAnnotation, lbPoolAnnotation, lbVipAnnotation } from "./annotations.ts";
 import { CLUSTER_OWNER, type ControllerDeps, ownerOf } from "./context.ts";
 import { GoneUids } from "./gone-uids.ts";
-import { type MetadataWant, metadataPatch } from "./meta-patch.ts";
+import { isObjectGone, type MetadataWant, metadataPatch } from "./meta-patch.ts";
 import { OwnWrites } from "./own-writes.ts";
 
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
@@ -243,12 +242,13 @@ export class ServiceReconciler {
         svc.metadata.namespace!,
         svc.metadata.name!,
         "merge",
-        { status: { loadBalancer: { ingress } } },
+        // The uid is a precondition, as in metadataPatch.
+        { metadata: { uid: svc.metadata.uid }, status: { loadBalancer: { ingress } } },
         { subresource: "status" },
       );
       this.writes.record(objectKey(svc), out);
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      if (!isObjectGone(err)) throw err;
     }
   }
 
@@ -276,7 +276,7 @@ export class ServiceReconciler {
       );
       this.writes.record(objectKey(svc), out);
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      if (!isObjectGone(err)) throw err;
     }
   }
 }

@@ -20,7 +20,7 @@ class FakeApi implements KubeletApi {
   readonly statuses = new Map<string, any>();
   readonly deleted: string[] = [];
   readonly objects = new Map<string, KubeObject>();
-  async writePodStatus(ns: string, name: string, status: any) {
+  async writePodStatus(ns: string, name: string, _uid: string | undefined, status: any) {
     this.statuses.set(`${ns}/${name}`, structuredClone(status));
     return true;
   }

@@ -33,8 +33,11 @@ import { type ObjectGetter, setUpVolumes, tearDownVolumes, VolumeError } from ".
 
 /** What the kubelet needs from the API server (a small interface, so tests hand in a fake). */
 export interface KubeletApi extends ObjectGetter {
-  /** Writes the pod's status subresource; false when the pod is gone. */
-  writePodStatus(namespace: string, name: string, status: any): Promise<boolean>;
+  /**
+   * Writes the pod's status subresource; false when the pod is gone. With `uid`, only onto that
+   * pod: a successor of the same name is left alone (false, as upstream's kubelet).
+   */
+  writePodStatus(namespace: string, name: string, uid: string | undefined, status: any): Promise<boolean>;
   /** Deletes the pod object now (grace 0, uid precondition); NotFound/Conflict are fine. */
   deletePod(namespace: string, name: string, uid: string): Promise<void>;
 }
@@ -299,7 +302,13 @@ export class Kubelet {
       isStarted: probes ? (name) => probes.isStarted(uid, name) : undefined,
     });
     if (old && !statusChanged(old, status) && !this.statusUnwritten.has(uid)) return;
-    const ok = await this.o.api.writePodStatus(pod.metadata.namespace ?? "", pod.metadata.name ?? "", status);
+    // A static pod's status goes to its mirror pod, which has a UID of its own.
+    const ok = await this.o.api.writePodStatus(
+      pod.metadata.namespace ?? "",
+      pod.metadata.name ?? "",
+      d.static ? undefined : uid,
+      status,
+    );
     if (ok) {
       this.statuses.set(uid, status);
       this.statusUnwritten.delete(uid);

@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { CriClient } from "../cri/client.ts";
 import { KubeClient } from "../kube/client.ts";
-import { isNotFound } from "../kube/errors.ts";
+import { isConflict, isNotFound } from "../kube/errors.ts";
 import { EventRecorder, kubeEventSink } from "../kube/events.ts";
 import { SharedInformer } from "../kube/informer.ts";
 import type { KubeObject } from "../kube/objects.ts";
@@ -52,12 +52,14 @@ function kubeletApi(client: KubeClient): KubeletApi {
     }
   };
   return {
-    async writePodStatus(namespace, name, status) {
+    async writePodStatus(namespace, name, uid, status) {
+      const body = uid ? { metadata: { uid }, status } : { status };
       try {
-        await client.patch(PODS, namespace, name, "merge", { status }, { subresource: "status" });
+        await client.patch(PODS, namespace, name, "merge", body, { subresource: "status" });
         return true;
       } catch (err) {
-        if (isNotFound(err)) return false;
+        // Conflict: the uid precondition failed, another pod has the name now.
+        if (isNotFound(err) || isConflict(err)) return false;
         throw err;
       }
     },

@@ -228,6 +228,7 @@ export class Rest {
         "the object has been modified; please apply your changes to the latest version and try again",
       );
     const old = parsedOf(cur);
+    checkUidPrecondition(def, old, next);
     const obj = this.mergeForSubresource(def, next, cur, subresource);
     keepSystemMeta(obj, old);
     const strategy = def.strategy;
@@ -336,6 +337,7 @@ export class Rest {
         return await this.updateFrom(def, cur, next, opts, subresource, pinned);
       } catch (err) {
         if (pinned || !(err instanceof ApiError) || err.reason !== "Conflict" || attempt > 10) throw err;
+        if (isUidPreconditionFailure(err)) throw err; // another object has the name now
         cur = await this.store.getFromEtcd(prefix, key);
       }
     }
@@ -546,15 +548,33 @@ function allowCreateOnUpdate(def: ResourceDef): boolean {
   return def.group === "" && (def.plural === "endpoints" || def.plural === "events");
 }
 
+const UID_PRECONDITION_FAILED = "Precondition failed: UID in precondition";
+
+function uidPreconditionFailed(def: ResourceDef, cur: any, uid: string): ApiError {
+  return errConflict(
+    qr(def),
+    cur.metadata.name,
+    `${UID_PRECONDITION_FAILED}: ${uid}, UID in object meta: ${cur.metadata.uid}`,
+  );
+}
+
+function isUidPreconditionFailure(err: ApiError): boolean {
+  return err.message.includes(UID_PRECONDITION_FAILED);
+}
+
+/**
+ * A uid in an update's or patch's body is a precondition, as upstream: the write is for that
+ * object, and must not land on another one created under the same name since.
+ */
+function checkUidPrecondition(def: ResourceDef, cur: any, next: any): void {
+  const uid = next.metadata?.uid;
+  if (uid && uid !== cur.metadata.uid) throw uidPreconditionFailed(def, cur, uid);
+}
+
 function checkPreconditions(def: ResourceDef, cur: any, opts: DeleteOptions): void {
   const p = opts.preconditions;
   if (!p) return;
-  if (p.uid && p.uid !== cur.metadata.uid)
-    throw errConflict(
-      qr(def),
-      cur.metadata.name,
-      `Precondition failed: UID in precondition: ${p.uid}, UID in object meta: ${cur.metadata.uid}`,
-    );
+  if (p.uid && p.uid !== cur.metadata.uid) throw uidPreconditionFailed(def, cur, p.uid);
   if (p.resourceVersion && p.resourceVersion !== cur.metadata.resourceVersion)
     throw errConflict(
       qr(def),

@@ -124,11 +124,12 @@ export class NamespaceController implements Controller {
         "",
         ns.metadata.name!,
         "merge",
-        { status: { phase: "Terminating", conditions } },
+        // The uid is a precondition: never mark a namespace recreated under the name since.
+        { metadata: { uid: ns.metadata.uid }, status: { phase: "Terminating", conditions } },
         { subresource: "status" },
       );
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      if (!isNotFound(err) && !isConflict(err)) throw err;
     }
   }
 }

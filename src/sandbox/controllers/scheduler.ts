@@ -1,6 +1,6 @@
 // The scheduler: binds each unscheduled pod (schedulerName default-scheduler) to a Ready node
 // it fits, preferring the node with the fewest pods; records Scheduled / FailedScheduling.
-import { isNotFound } from "../../kube/errors.ts";
+import { isConflict, isNotFound } from "../../kube/errors.ts";
 import type { SharedInformer } from "../../kube/informer.ts";
 import { formatTime, type KubeObject, objectKey, splitKey } from "../../kube/objects.ts";
 import { NODES, PODS } from "../../kube/resource.ts";
@@ -110,11 +110,12 @@ export class Scheduler implements Controller {
         pod.metadata.namespace,
         pod.metadata.name,
         "merge",
-        { status: { conditions } },
+        { metadata: { uid: pod.metadata.uid }, status: { conditions } },
         { subresource: "status" },
       );
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      // Conflict: the uid precondition failed, another pod has the name now.
+      if (!isNotFound(err) && !isConflict(err)) throw err;
     }
   }
 }
