@@ -8,6 +8,7 @@ import type { KubeObject } from "../kube/objects.ts";
 import { Backoff } from "./backoff.ts";
 import { FakeRuntime } from "./fake-runtime.ts";
 import { Kubelet, type KubeletApi } from "./kubelet.ts";
+import { ProbeManager } from "./probes/manager.ts";
 
 interface Recorded {
   reason: string;
@@ -71,7 +72,7 @@ describe("Kubelet (fake CRI, fake API)", () => {
   let api: FakeApi;
   let events: Recorded[];
   let kubelet: Kubelet;
-  const make = () =>
+  const make = (extra: Partial<ConstructorParameters<typeof Kubelet>[0]> = {}) =>
     new Kubelet({
       nodeName: "node-1",
       nodeIp: "10.254.0.11",
@@ -90,6 +91,7 @@ describe("Kubelet (fake CRI, fake API)", () => {
       containerBackoff: new Backoff(300, 1_200),
       imageBackoff: new Backoff(300, 1_200),
       minGraceSeconds: 0,
+      ...extra,
     });
   const status = (name: string) => api.statuses.get(`default/${name}`);
   const cstatus = (name: string) => status(name)?.containerStatuses?.[0];
@@ -108,6 +110,29 @@ describe("Kubelet (fake CRI, fake API)", () => {
   afterEach(async () => {
     await kubelet.stop();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("with probes: a container without a readiness probe is ready in the first status that reports it running", async () => {
+    await kubelet.stop();
+    const probes = new ProbeManager({
+      runtime: rt,
+      recorder: () => {},
+      onLivenessFailure: () => {},
+      onStatusChange: (uid) => kubelet.workers.update(uid),
+    });
+    kubelet = make({ probes });
+    const written: any[] = [];
+    const write = api.writePodStatus.bind(api);
+    api.writePodStatus = async (ns, name, uid, s) => {
+      written.push(structuredClone(s));
+      return write(ns, name, uid, s);
+    };
+    kubelet.upsertPod({ pod: mkPod("plain") });
+    await until(() => status("plain")?.phase === "Running", "Running");
+    const first = written.find((s) => s.containerStatuses?.[0]?.state?.running);
+    assert.equal(first.containerStatuses[0].ready, true);
+    assert.equal(first.conditions.find((c: any) => c.type === "Ready").status, "True");
+    probes.removePod("uid-plain");
   });
 
   it("runs a busybox pod: sandbox, container, Running with a pod IP, events in order", async () => {

@@ -272,8 +272,10 @@ export class Kubelet {
     this.livenessFailed.delete(uid);
     const wakeMs = await this.execute(d, rt, actions);
     const after = await this.runtimeState.refreshPod(uid);
-    await this.writeStatus(d, after);
+    // Probes first: a container without a readiness probe is ready in the very status that
+    // first reports it running (as upstream's prober manager answers for unknown workers).
     this.updateProbes(pod, after);
+    await this.writeStatus(d, after);
     this.gcContainers(after);
     this.workers.syncAfter(uid, wakeMs ?? RESYNC_MS);
   }
