@@ -5,7 +5,7 @@
 // tearing the sandbox down) and static pods with their mirror pods. One sandbox; the tests
 // are independent and run concurrently.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { CriClient } from "../src/cri/client.ts";
@@ -45,6 +45,21 @@ describe("pod lifecycle on a real node", { timeout: 600_000, concurrency: true }
       if (isNotFound(err)) return undefined;
       throw err;
     }
+  };
+  /** The pod's deletion state and the kubelet's and raven-controller's log lines about it. */
+  const whatHolds = async (name: string): Promise<string> => {
+    const m = (await getPod(name))?.metadata;
+    const lines: string[] = [
+      `pod: ${m ? JSON.stringify({ uid: m.uid, deletionTimestamp: m.deletionTimestamp, grace: m.deletionGracePeriodSeconds, finalizers: m.finalizers }) : "gone"}`,
+    ];
+    const logs = join(sb.dir, "logs");
+    for (const f of readdirSync(logs).filter((f) => /kubelet|raven-controller/.test(f))) {
+      const about = readFileSync(join(logs, f), "utf8")
+        .split("\n")
+        .filter((l) => l.includes(name));
+      lines.push(`${f}:`, ...about.slice(-15));
+    }
+    return lines.join("\n  ");
   };
   /** Waits until `test` holds for the pod; returns the pod. */
   const podWhere = (name: string, test: (p: any) => boolean, what: string, ms = 90_000) =>
@@ -366,7 +381,18 @@ describe("pod lifecycle on a real node", { timeout: 600_000, concurrency: true }
         { restartPolicy: "Never" },
       ),
     );
-    const pod = await podWhere("oom", (p) => p.status?.phase === "Failed", "phase Failed");
+    // containerd may report the exit a moment before the OOM kill (its TaskOOM event comes
+    // separately), so the first Failed status can still say Error: wait for the final word.
+    const pod = await podWhere(
+      "oom",
+      (p) =>
+        p.status?.phase === "Failed" &&
+        p.status.containerStatuses?.[0]?.state?.terminated?.reason === "OOMKilled",
+      "phase Failed, OOMKilled",
+      30_000,
+    ).catch(async (err) => {
+      throw new Error(`${err.message}: ${JSON.stringify((await getPod("oom"))?.status?.containerStatuses)}`);
+    });
     const t = pod.status.containerStatuses[0].state.terminated;
     assert.equal(t.reason, "OOMKilled", JSON.stringify(t));
     assert.equal(t.exitCode, 137);
@@ -551,7 +577,10 @@ spec:
       const row = await ok(["get", "pod", "static-web-node-1", "--no-headers"]);
       assert.match(row, /^static-web-node-1\s+1\/1\s+Running\s+0/);
 
-      await ok(["delete", "pod", "static-web-node-1"]);
+      await ok(["delete", "pod", "static-web-node-1"]).catch(async (err) => {
+        // Once seen on a clean run: the deletion did not finish within 60 s. Say what held it.
+        throw new Error(`${err.message}\n${await whatHolds("static-web-node-1")}`);
+      });
       const recreated = await podWhere(
         "static-web-node-1",
         (p) =>

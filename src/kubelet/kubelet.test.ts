@@ -135,6 +135,20 @@ describe("Kubelet (fake CRI, fake API)", () => {
     probes.removePod("uid-plain");
   });
 
+  it("an exit containerd re-labels OOMKilled a moment later is re-read and the status follows", async () => {
+    kubelet.upsertPod({ pod: mkPod("oom", { restartPolicy: "Never" }) });
+    await until(() => status("oom")?.phase === "Running", "Running");
+    const [c] = rt.running("app");
+    rt.exitContainer(c.id, 137); // the exit is seen first, as "Error"...
+    await settle();
+    assert.equal(status("oom")?.phase, "Failed");
+    assert.equal(cstatus("oom").state.terminated.reason, "Error");
+    c.reason = "OOMKilled"; // ...then containerd handles the shim's TaskOOM event
+    await settle();
+    assert.equal(cstatus("oom").state.terminated.reason, "OOMKilled");
+    assert.equal(cstatus("oom").state.terminated.exitCode, 137);
+  });
+
   it("runs a busybox pod: sandbox, container, Running with a pod IP, events in order", async () => {
     kubelet.upsertPod({ pod: mkPod("busybox") });
     await until(() => status("busybox")?.phase === "Running", "Running");

@@ -117,14 +117,21 @@ export function latestInstance(rt: PodRuntime | undefined, name: string): Contai
 function signature(rt: PodRuntime): string {
   return [
     ...rt.sandboxes.map((s) => `s:${s.id}:${s.ready}`),
-    ...rt.containers.map((c) => `c:${c.id}:${c.state}`),
+    ...rt.containers.map((c) => `c:${c.id}:${c.state}:${c.reason}`),
   ].join(",");
 }
+
+/**
+ * How long after a container's exit its status may still change: containerd's CRI plugin
+ * records an OOM kill when the shim's TaskOOM event arrives, which can come after the exit is
+ * visible, so a status read at once may say Error where it will say OOMKilled.
+ */
+const EXIT_SETTLE_MS = 2_000;
 
 export class RuntimeState {
   private readonly runtime: RuntimeService;
   /** Container statuses by id, with the CRI state they were read in. */
-  private readonly statusCache = new Map<string, { state: number; view: ContainerView }>();
+  private readonly statusCache = new Map<string, { state: number; view: ContainerView; settled: boolean }>();
   /** Sandbox network info by id (fixed for a sandbox's life). */
   private readonly sandboxCache = new Map<string, { ips: string[]; hostNetwork: boolean }>();
   private pods = new Map<string, PodRuntime>();
@@ -217,11 +224,13 @@ export class RuntimeState {
     }
     for (const c of containers) {
       let cached = this.statusCache.get(c.id);
-      if (!cached || cached.state !== c.state) {
+      if (!cached || cached.state !== c.state || !cached.settled) {
         // Gone between list and status: the next relist settles it.
         const st = await this.runtime.containerStatus(c.id).catch(() => undefined);
         if (!st) continue;
-        cached = { state: c.state, view: containerView(st.status, c.podSandboxId) };
+        const view = containerView(st.status, c.podSandboxId);
+        const settled = view.state !== "exited" || Date.now() - view.finishedAt >= EXIT_SETTLE_MS;
+        cached = { state: c.state, view, settled };
         this.statusCache.set(c.id, cached);
       }
       podFor(c.labels ?? {}).containers.push(cached.view);
