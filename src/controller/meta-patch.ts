@@ -3,7 +3,6 @@
 // never conflicts with the kubelet's status writes or other controllers' finalizers. The
 // object's uid rides along as a precondition: a patch computed from a cached object must not
 // land on another object created under the same name since (409 Conflict instead).
-import { isConflict, isNotFound } from "../kube/errors.ts";
 import type { KubeObject } from "../kube/objects.ts";
 
 export interface MetadataWant {
@@ -31,12 +30,4 @@ export function metadataPatch(obj: KubeObject, want: MetadataWant): Record<strin
   if (!Object.keys(metadata).length) return undefined;
   if (obj.metadata.uid) metadata.uid = obj.metadata.uid;
   return { metadata };
-}
-
-/**
- * A uid-guarded patch failed because its object is gone: deleted (404), or replaced by another
- * object of the same name (409, the uid precondition). Either way the informer will report it.
- */
-export function isObjectGone(err: unknown): boolean {
-  return isNotFound(err) || isConflict(err);
 }

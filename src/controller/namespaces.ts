@@ -1,12 +1,14 @@
 // Namespace -> network + subnet. The default namespace gets the configured default CIDR,
 // others a carved subnet. A namespace being deleted keeps Raven's finalizer until its
 // network can go (after every port on it has been released).
+
+import { isObjectGone } from "../kube/errors.ts";
 import type { KubeObject } from "../kube/objects.ts";
 import { NAMESPACES } from "../kube/resource.ts";
 import { type NetworkWithSubnet, SdnError } from "../sdn/backend.ts";
 import { type ControllerDeps, ownerOf } from "./context.ts";
 import { GoneUids } from "./gone-uids.ts";
-import { isObjectGone, metadataPatch } from "./meta-patch.ts";
+import { metadataPatch } from "./meta-patch.ts";
 
 export class NamespaceReconciler {
   private readonly d: ControllerDeps;

@@ -2,6 +2,8 @@
 // namespace's network; the port and subnet are written to the pod as annotations, together
 // with Raven's finalizer, in one strategic merge patch. Finished and deleted pods release
 // their port. Level-triggered: every step can be replayed after a crash.
+
+import { isObjectGone } from "../kube/errors.ts";
 import { type KubeObject, objectKey } from "../kube/objects.ts";
 import { PODS } from "../kube/resource.ts";
 import { SdnError } from "../sdn/backend.ts";
@@ -9,7 +11,7 @@ import type { Port } from "../sdn/model.ts";
 import { portAnnotation, subnetAnnotation } from "./annotations.ts";
 import { type ControllerDeps, ownerOf } from "./context.ts";
 import { GoneUids } from "./gone-uids.ts";
-import { isObjectGone, type MetadataWant, metadataPatch } from "./meta-patch.ts";
+import { type MetadataWant, metadataPatch } from "./meta-patch.ts";
 import type { NamespaceReconciler } from "./namespaces.ts";
 import { OwnWrites } from "./own-writes.ts";
 

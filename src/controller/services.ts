@@ -3,6 +3,8 @@
 // per ready endpoint (from EndpointSlices). The first spec.externalIPs entry inside the
 // external subnet becomes a floating IP on the VIP; type LoadBalancer gets one from the pool
 // and status.loadBalancer.ingress.
+
+import { isObjectGone } from "../kube/errors.ts";
 import { type KubeObject, objectKey } from "../kube/objects.ts";
 import { SERVICES } from "../kube/resource.ts";
 import { type ListenerRequest, SdnError } from "../sdn/backend.ts";
@@ -11,7 +13,7 @@ import type { FloatingIp, LbProtocol, LoadBalancerState } from "../sdn/model.ts"
 import { floatingIpAnnotation, lbPoolAnnotation, lbVipAnnotation } from "./annotations.ts";
 import { CLUSTER_OWNER, type ControllerDeps, ownerOf } from "./context.ts";
 import { GoneUids } from "./gone-uids.ts";
-import { isObjectGone, type MetadataWant, metadataPatch } from "./meta-patch.ts";
+import { type MetadataWant, metadataPatch } from "./meta-patch.ts";
 import { OwnWrites } from "./own-writes.ts";
 
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";

@@ -124,6 +124,12 @@ export const isTooManyRequests = (err: unknown): boolean => hasReason(err, "TooM
 /** An optimistic-concurrency conflict (409 Conflict; AlreadyExists is also 409 but not this). */
 export const isConflict = (err: unknown): boolean => hasReason(err, "Conflict", 409);
 
+/**
+ * A write guarded by a uid precondition failed because its object is gone: deleted (404), or
+ * replaced by another object of the same name (409, the uid precondition).
+ */
+export const isObjectGone = (err: unknown): boolean => isNotFound(err) || isConflict(err);
+
 /** 410: the resource version (or list continuation) is too old; relist. Covers reasons Gone and Expired. */
 export function isGone(err: unknown): boolean {
   return (

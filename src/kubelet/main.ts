@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { CriClient } from "../cri/client.ts";
 import { KubeClient } from "../kube/client.ts";
-import { isConflict, isNotFound } from "../kube/errors.ts";
+import { isNotFound, isObjectGone } from "../kube/errors.ts";
 import { EventRecorder, kubeEventSink } from "../kube/events.ts";
 import { SharedInformer } from "../kube/informer.ts";
 import type { KubeObject } from "../kube/objects.ts";
@@ -58,8 +58,7 @@ function kubeletApi(client: KubeClient): KubeletApi {
         await client.patch(PODS, namespace, name, "merge", body, { subresource: "status" });
         return true;
       } catch (err) {
-        // Conflict: the uid precondition failed, another pod has the name now.
-        if (isNotFound(err) || isConflict(err)) return false;
+        if (isObjectGone(err)) return false;
         throw err;
       }
     },
@@ -67,7 +66,7 @@ function kubeletApi(client: KubeClient): KubeletApi {
       try {
         await client.delete(PODS, namespace, name, { gracePeriodSeconds: 0, preconditions: { uid } });
       } catch (err) {
-        if (!isNotFound(err) && (err as any)?.code !== 409) throw err;
+        if (!isObjectGone(err)) throw err;
       }
     },
     configMap: (ns, name) => getOrUndefined(CONFIGMAPS, ns, name),

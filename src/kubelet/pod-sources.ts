@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import type { KubeClient } from "../kube/client.ts";
-import { isAlreadyExists, isConflict, isNotFound } from "../kube/errors.ts";
+import { isAlreadyExists, isObjectGone } from "../kube/errors.ts";
 import type { SharedInformer } from "../kube/informer.ts";
 import type { Logger } from "../kube/log.ts";
 import type { KubeObject } from "../kube/objects.ts";
@@ -167,6 +167,6 @@ async function deleteNow(client: KubeClient, pod: KubeObject): Promise<void> {
       preconditions: { uid: pod.metadata.uid },
     });
   } catch (err) {
-    if (!isNotFound(err) && !isConflict(err)) throw err;
+    if (!isObjectGone(err)) throw err;
   }
 }

@@ -6,7 +6,7 @@
 // in the namespace's status conditions and looks again later, so a restart mid-way simply
 // carries on. Content that waits on finalizers or pod grace periods is waited for.
 import type { KubeClient } from "../../kube/client.ts";
-import { isConflict, isNotFound, KubeApiError } from "../../kube/errors.ts";
+import { isConflict, isNotFound, isObjectGone, KubeApiError } from "../../kube/errors.ts";
 import type { SharedInformer } from "../../kube/informer.ts";
 import { formatTime, type KubeObject } from "../../kube/objects.ts";
 import { NAMESPACES, PODS } from "../../kube/resource.ts";
@@ -129,7 +129,7 @@ export class NamespaceController implements Controller {
         { subresource: "status" },
       );
     } catch (err) {
-      if (!isNotFound(err) && !isConflict(err)) throw err;
+      if (!isObjectGone(err)) throw err;
     }
   }
 }

@@ -1,6 +1,6 @@
 // The scheduler: binds each unscheduled pod (schedulerName default-scheduler) to a Ready node
 // it fits, preferring the node with the fewest pods; records Scheduled / FailedScheduling.
-import { isConflict, isNotFound } from "../../kube/errors.ts";
+import { isNotFound, isObjectGone } from "../../kube/errors.ts";
 import type { SharedInformer } from "../../kube/informer.ts";
 import { formatTime, type KubeObject, objectKey, splitKey } from "../../kube/objects.ts";
 import { NODES, PODS } from "../../kube/resource.ts";
@@ -114,8 +114,7 @@ export class Scheduler implements Controller {
         { subresource: "status" },
       );
     } catch (err) {
-      // Conflict: the uid precondition failed, another pod has the name now.
-      if (!isNotFound(err) && !isConflict(err)) throw err;
+      if (!isObjectGone(err)) throw err;
     }
   }
 }
