@@ -227,7 +227,7 @@ test("SIGTERM on the leader releases the lease: a new replica takes over at once
       }
     },
     30_000,
-    "the deleted pod gone (the finalizer removed)",
+    "the deleted pod gone",
   );
   await createPod("after-term");
   await portOf("after-term");

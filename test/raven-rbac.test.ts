@@ -91,6 +91,13 @@ test("raven-controller needs exactly the permissions deploy/controller.yaml gran
     "raven.io/networks/update", // a namespace's network losing its CIDR race to another replica
     "raven.io/ports/update", // a port re-bound to another node
     "raven.io/floatingips/update", // a floating IP re-pointed to a new VIP
+    // Removing finalizers of earlier versions (none in this workload).
+    "/namespaces/patch",
+    // Races with the garbage collector: a deleted pod's or Service's Port or LoadBalancer may
+    // be removed through its ownerReference before the controller releases it.
+    "raven.io/ports/delete",
+    "raven.io/loadbalancers/delete",
+    "raven.io/loadbalancers/update", // members changing while the Service's LB converges
   ]);
   const used = new Set(
     requests.map((q) => `${q.apiGroup}/${q.resource}${q.subresource ? `/${q.subresource}` : ""}/${q.verb}`),

@@ -17,11 +17,11 @@ import { promisify } from "node:util";
 import { CriClient } from "../src/cri/client.ts";
 import type { ContainerConfig, PodSandboxConfig } from "../src/cri/types.ts";
 import { NODES, PODS } from "../src/kube/resource.ts";
-import { ensureKubeletCert } from "../src/kubelet/server/cert.ts";
-import type { KubeletPod } from "../src/kubelet/server/types.ts";
 import { buildImages } from "../src/sandbox/images/build.ts";
 import { catalogImage, SANDBOX_IMAGE } from "../src/sandbox/images/catalog.ts";
 import { importImages } from "../src/sandbox/images/import.ts";
+import { ensureKubeletCert } from "../src/sandbox/kubelet/server/cert.ts";
+import type { KubeletPod } from "../src/sandbox/kubelet/server/types.ts";
 import {
   cleanupContainerdState,
   startContainerd,
@@ -40,7 +40,7 @@ const NODE_NAME = "stream-node";
 const KUBELET_MAIN = `
 import { readFileSync } from "node:fs";
 import { CriClient } from ${JSON.stringify(join(ROOT, "src/cri/client.ts"))};
-import { startKubeletServer } from ${JSON.stringify(join(ROOT, "src/kubelet/server/server.ts"))};
+import { startKubeletServer } from ${JSON.stringify(join(ROOT, "src/sandbox/kubelet/server/server.ts"))};
 import { createLogger } from ${JSON.stringify(join(ROOT, "src/util/log.ts"))};
 const o = JSON.parse(process.env.RAVEN_STREAM_TEST);
 const runtime = CriClient.connect(o.socket);

@@ -64,6 +64,12 @@ export function controllerCommand(): Command {
       nonNegative,
       500,
     )
+    .option(
+      "--ip-reuse-cooldown <seconds>",
+      "a released pod address goes out again within this only when no other is free (longer than conntrack's SYN_SENT timeout)",
+      nonNegative,
+      120,
+    )
     .option("--no-leader-elect", "run without leader election (a single replica)")
     .option("--leader-elect-namespace <ns>", "namespace of the leader Lease", "kube-system")
     .option("--leader-elect-name <name>", "name of the leader Lease", "raven-controller")

@@ -118,7 +118,7 @@ export function sandboxCommand(): Command {
     .option("--dir <dir>", "sandbox directory", DEFAULT_DIR)
     .requiredOption("--node <name>", "the node to run, e.g. node-1")
     .action(async (o) => {
-      const { runKubelet } = await import("../kubelet/main.ts");
+      const { runKubelet } = await import("../sandbox/kubelet/main.ts");
       await runKubelet({ dir: o.dir, node: o.node });
     });
 

@@ -1,12 +1,15 @@
-// What every raven-controller reconciler shares: configuration, the API client, informers,
-// the SDN backend, annotation keys, the event recorder and metrics.
-import type { Logger } from "pino";
-import type { KubeClient } from "../kube/client.ts";
-import type { EventRecorder } from "../kube/events.ts";
-import type { SharedInformer } from "../kube/informer.ts";
+// What every raven-controller reconciler shares: configuration, the API writes it makes,
+// cache reads, the SDN backend, annotation keys, the event recorder and metrics. The
+// reconcilers see narrow interfaces (what they call, nothing more), so their unit tests run
+// them against fakes (testing.ts) and compare what they did.
+
+import type { AnnotationKeys } from "../api/annotations.ts";
+import type { ObjectReference } from "../kube/events.ts";
+import type { Logger } from "../kube/log.ts";
+import type { KubeObject } from "../kube/objects.ts";
+import type { ApiResource } from "../kube/resource.ts";
 import type { SdnBackend } from "../sdn/backend.ts";
 import type { Owner } from "../sdn/model.ts";
-import type { AnnotationKeys } from "./annotations.ts";
 import type { ControllerMetrics } from "./metrics.ts";
 
 export interface ControllerConfig {
@@ -25,6 +28,8 @@ export interface ControllerConfig {
   namespaceWorkers: number;
   /** How long a Service waits after an EndpointSlice change, to take a burst of them in one sync. */
   endpointBatchMs: number;
+  /** A released address goes out again within this only when nothing else is free (with an Event). */
+  addressCooldownMs: number;
 }
 
 export const DEFAULT_CONFIG: ControllerConfig = {
@@ -37,22 +42,48 @@ export const DEFAULT_CONFIG: ControllerConfig = {
   serviceWorkers: 16,
   namespaceWorkers: 2,
   endpointBatchMs: 500,
+  addressCooldownMs: 120_000,
 };
 
-export interface Informers {
-  pods: SharedInformer;
-  services: SharedInformer;
-  namespaces: SharedInformer;
-  endpointSlices: SharedInformer;
+/** What a reconciler reads from an informer's cache (SharedInformer satisfies it). */
+export interface Lister {
+  get(key: string): KubeObject | undefined;
+  list(): KubeObject[];
+  byIndex(indexName: string, value: string): KubeObject[];
+}
+
+export interface Listers {
+  pods: Lister;
+  services: Lister;
+  namespaces: Lister;
+  /** Indexed by "service" (`namespace/name` of the owning Service). */
+  endpointSlices: Lister;
+}
+
+/** The API writes reconcilers make: metadata and status patches (KubeClient satisfies it). */
+export interface PatchClient {
+  patch(
+    res: ApiResource,
+    namespace: string,
+    name: string,
+    patchType: "strategic" | "merge",
+    body: unknown,
+    opts?: { subresource?: string },
+  ): Promise<KubeObject>;
+}
+
+/** Where reconcilers report what happened (EventRecorder satisfies it). */
+export interface Recorder {
+  event(obj: KubeObject | ObjectReference, type: "Normal" | "Warning", reason: string, message: string): void;
 }
 
 export interface ControllerDeps {
   config: ControllerConfig;
-  client: KubeClient;
+  client: PatchClient;
   backend: SdnBackend;
-  informers: Informers;
+  informers: Listers;
   keys: AnnotationKeys;
-  recorder: EventRecorder;
+  recorder: Recorder;
   metrics: ControllerMetrics;
   log: Logger;
 }

@@ -18,6 +18,7 @@ export interface ControllerCommandOptions {
   podWorkers: number;
   serviceWorkers: number;
   endpointBatchMs: number;
+  ipReuseCooldown: number;
   leaderElect: boolean;
   leaderElectNamespace: string;
   leaderElectName: string;
@@ -42,6 +43,7 @@ export async function runControllerCommand(o: ControllerCommandOptions): Promise
     podWorkers: o.podWorkers,
     serviceWorkers: o.serviceWorkers,
     endpointBatchMs: o.endpointBatchMs,
+    addressCooldownMs: o.ipReuseCooldown * 1000,
   };
   try {
     await runController(
@@ -63,6 +65,7 @@ export async function runControllerCommand(o: ControllerCommandOptions): Promise
             podCidr: config.podCidr,
             namespaceSubnetPrefix: config.namespacePrefixLength,
             reservedCidrs: [config.defaultNamespaceCidr],
+            addressCooldownMs: config.addressCooldownMs,
             logger,
           });
         },

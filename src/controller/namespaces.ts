@@ -1,6 +1,7 @@
 // Namespace -> network + subnet. The default namespace gets the configured default CIDR,
-// others a carved subnet. A namespace being deleted keeps Raven's finalizer until its
-// network can go (after every port on it has been released).
+// others a carved subnet. The network of a namespace being deleted (or gone) goes once its
+// last port has been released; networks of namespaces deleted while no controller ran are
+// removed by orphan sweeping, so no finalizer is needed.
 
 import { isObjectGone } from "../kube/errors.ts";
 import type { KubeObject } from "../kube/objects.ts";
@@ -14,6 +15,8 @@ export class NamespaceReconciler {
   private readonly d: ControllerDeps;
   /** Namespaces gone from the cache, so their networks can go. */
   private readonly gone = new GoneUids();
+  /** Namespaces whose network waits for its last ports to go, by the network's subnet id. */
+  private readonly draining = new Map<string, string>();
 
   constructor(deps: ControllerDeps) {
     this.d = deps;
@@ -50,30 +53,33 @@ export class NamespaceReconciler {
     }
   }
 
+  /** The namespace to sync again now that an address of `subnetId` is free, if its network waits for that. */
+  drainedBy(subnetId: string): string | undefined {
+    return this.draining.get(subnetId);
+  }
+
   async sync(name: string): Promise<void> {
     const ns = this.d.informers.namespaces.get(name);
     // releaseNetwork throws (so the key retries) while ports remain on the network.
-    await this.gone.release(name, ns?.metadata.uid, (uid) => this.releaseNetwork(uid));
+    await this.gone.release(name, ns?.metadata.uid, (uid) => this.releaseNetwork(name, uid));
     if (!ns) return;
-    const finalizer = this.d.keys.namespaceFinalizer;
-    if (ns.metadata.deletionTimestamp) {
-      await this.releaseNetwork(ns.metadata.uid!);
-      await this.patch(ns, { finalizer: { name: finalizer, present: false } });
-      return;
-    }
-    // The finalizer first: a namespace must not be able to vanish with a network we created.
-    await this.patch(ns, { finalizer: { name: finalizer, present: true } });
+    const legacyFinalizer = { name: this.d.keys.legacyFinalizers.namespace, present: false };
+    await this.patch(ns, { finalizer: legacyFinalizer });
+    if (ns.metadata.deletionTimestamp) return this.releaseNetwork(name, ns.metadata.uid!);
     await this.ensureNetwork(ns);
   }
 
   /** Deletes the network once no port uses it; throws (so the key is retried) while ports remain. */
-  private async releaseNetwork(uid: string): Promise<void> {
+  private async releaseNetwork(name: string, uid: string): Promise<void> {
     const net = this.d.backend.findNetwork(uid, "pods");
     if (!net) return;
     const ports = this.d.backend.portsOnNetwork(net.network.id);
-    if (ports.length)
+    if (ports.length) {
+      this.draining.set(net.subnet.id, name);
       throw new SdnError("InUse", `network ${net.network.name} still has ${ports.length} port(s)`);
+    }
     await this.d.backend.deleteNetwork(net.network.id);
+    this.draining.delete(net.subnet.id);
     this.d.metrics.backendOps.inc({ op: "deleteNetwork", result: "ok" });
   }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { trimPod } from "./pod-cache.ts";
-import { isFinished, wantsPort } from "./pods.ts";
+import { isFinished, portNeed } from "./pods.ts";
 
 const pod = {
   apiVersion: "v1",
@@ -44,11 +44,15 @@ test("the reconciler's decisions are the same on a trimmed pod", () => {
     { ...pod, spec: { ...pod.spec, hostNetwork: true } },
     { ...pod, status: { phase: "Succeeded" } },
     { ...pod, metadata: { ...pod.metadata, deletionTimestamp: "2024-01-01T00:00:00Z" } },
+    {
+      ...pod,
+      metadata: { ...pod.metadata, deletionTimestamp: "2024-01-01T00:00:00Z", deletionGracePeriodSeconds: 0 },
+    },
     { ...pod, status: undefined },
   ];
   for (const v of variants) {
     const trimmed = trimPod(structuredClone(v) as any);
-    assert.equal(wantsPort(trimmed), wantsPort(v as any));
+    assert.equal(portNeed(trimmed), portNeed(v as any));
     assert.equal(isFinished(trimmed), isFinished(v as any));
   }
 });

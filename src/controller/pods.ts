@@ -1,14 +1,23 @@
 // Pod -> port. A scheduled pod (not hostNetwork) gets one port named after it on its
-// namespace's network; the port and subnet are written to the pod as annotations, together
-// with Raven's finalizer, in one strategic merge patch. Finished and deleted pods release
-// their port. Level-triggered: every step can be replayed after a crash.
+// namespace's network; the port and subnet are written to the pod as annotations in one
+// strategic merge patch. A pod keeps its port until its containers are gone: through its
+// graceful termination, and released only when it finishes (Succeeded/Failed), when its final
+// delete comes (deletionGracePeriodSeconds 0), or when it has left the API. Level-triggered:
+// every step can be replayed after a crash; ports of pods deleted while no controller ran are
+// removed by orphan sweeping (orphans.ts), so no finalizer is needed.
 
+import {
+  AnnotationError,
+  formatPortAnnotation,
+  formatSubnetAnnotation,
+  parsePortAnnotation,
+  parseRequestedIp,
+} from "../api/annotations.ts";
 import { isObjectGone } from "../kube/errors.ts";
 import { type KubeObject, objectKey } from "../kube/objects.ts";
 import { PODS } from "../kube/resource.ts";
 import { SdnError } from "../sdn/backend.ts";
 import type { Port } from "../sdn/model.ts";
-import { portAnnotation, subnetAnnotation } from "./annotations.ts";
 import { type ControllerDeps, ownerOf } from "./context.ts";
 import { GoneUids } from "./gone-uids.ts";
 import { type MetadataWant, metadataPatch } from "./meta-patch.ts";
@@ -20,14 +29,17 @@ export function isFinished(pod: KubeObject): boolean {
   return phase === "Succeeded" || phase === "Failed";
 }
 
-/** Does Raven give this pod a port (now)? */
-export function wantsPort(pod: KubeObject): boolean {
-  return (
-    Boolean(pod.spec?.nodeName) &&
-    !pod.spec?.hostNetwork &&
-    !pod.metadata.deletionTimestamp &&
-    !isFinished(pod)
-  );
+/**
+ * What a pod needs of Raven now:
+ * - "bind": a port (created if need be) and its annotations;
+ * - "hold": keep whatever port it has, create none (being terminated, or not scheduled yet);
+ * - "release": its containers are gone or never need one: release its port.
+ */
+export function portNeed(pod: KubeObject): "bind" | "hold" | "release" {
+  if (isFinished(pod) || pod.spec?.hostNetwork) return "release";
+  if (pod.metadata.deletionTimestamp)
+    return pod.metadata.deletionGracePeriodSeconds === 0 ? "release" : "hold";
+  return pod.spec?.nodeName ? "bind" : "hold";
 }
 
 export class PodReconciler {
@@ -36,6 +48,8 @@ export class PodReconciler {
   private readonly gone = new GoneUids();
   /** Our latest pod patches, so a sync on a cache that has not seen them yet is skipped. */
   private readonly writes = new OwnWrites();
+  /** Pods that found their subnet full, by subnet id: queued again when an address frees up. */
+  private readonly waiting = new Map<string, Set<string>>();
 
   constructor(deps: ControllerDeps, namespaces: NamespaceReconciler) {
     this.d = deps;
@@ -47,20 +61,32 @@ export class PodReconciler {
     this.gone.add(key, uid);
   }
 
+  /** The pods waiting for an address of `subnetId` (forgotten here; a failing sync adds them back). */
+  takeWaiting(subnetId: string): string[] {
+    const keys = this.waiting.get(subnetId);
+    this.waiting.delete(subnetId);
+    return keys ? [...keys] : [];
+  }
+
   async sync(key: string): Promise<void> {
     const pod = this.d.informers.pods.get(key);
     await this.gone.release(key, pod?.metadata.uid, (uid) => this.releasePorts(uid));
     if (!pod) return;
     // The cache predates our own last patch of this pod: that patch's event will queue it again.
     if (this.writes.isStale(key, pod)) return;
-    if (wantsPort(pod)) return this.bind(pod);
-    // Deleted or finished: release the port, then let the pod go.
-    await this.releasePorts(pod.metadata.uid!);
-    const hadPort = pod.metadata.annotations?.[this.d.keys.port] !== undefined;
-    await this.patch(pod, {
-      annotations: hadPort ? { [this.d.keys.port]: null, [this.d.keys.subnet]: null } : {},
-      finalizer: { name: this.d.keys.podFinalizer, present: false },
-    });
+    const need = portNeed(pod);
+    if (need === "bind") return this.bind(pod);
+    if (need === "release") {
+      await this.releasePorts(pod.metadata.uid!);
+      const hadPort = pod.metadata.annotations?.[this.d.keys.port] !== undefined;
+      await this.patch(pod, {
+        annotations: hadPort ? { [this.d.keys.port]: null, [this.d.keys.subnet]: null } : {},
+        finalizer: { name: this.d.keys.legacyFinalizers.pod, present: false },
+      });
+      return;
+    }
+    // Terminating: its containers may still serve on the address; the final delete releases it.
+    await this.patch(pod, { finalizer: { name: this.d.keys.legacyFinalizers.pod, present: false } });
   }
 
   private async bind(pod: KubeObject): Promise<void> {
@@ -71,38 +97,80 @@ export class PodReconciler {
     const net = await this.namespaces.ensureNetwork(ns);
     let port = this.pickPort(pod);
     if (!port) {
-      const requested = pod.metadata.annotations?.[this.d.keys.requestedIp];
+      let requested: string | undefined;
+      try {
+        requested = parseRequestedIp(
+          this.d.keys.requestedIp,
+          pod.metadata.annotations?.[this.d.keys.requestedIp],
+        );
+      } catch (err) {
+        if (!(err instanceof AnnotationError)) throw err;
+        // Nothing to retry until the user fixes the annotation (which queues the pod again).
+        this.d.recorder.event(pod, "Warning", "InvalidIPRequest", `${err.message}; no port is created`);
+        return;
+      }
+      const key = objectKey(pod);
       try {
         port = await this.d.backend.createPort({
           owner: ownerOf("Pod", pod),
           name: pod.metadata.name!,
           networkId: net.network.id,
           subnetId: net.subnet.id,
-          ipAddress: requested || undefined,
+          ipAddress: requested,
           hostId: pod.spec?.nodeName,
+          onRecentlyReleased: (ip, ago) =>
+            this.d.recorder.event(
+              pod,
+              "Normal",
+              "RecentAddressReused",
+              `${ip} was released ${Math.round(ago / 1000)} s ago, less than the ${Math.round(
+                this.d.config.addressCooldownMs / 1000,
+              )} s cooldown; no other address of subnet ${net.subnet.cidr} is free`,
+            ),
         });
         this.d.metrics.backendOps.inc({ op: "createPort", result: "ok" });
+        this.waiting.get(net.subnet.id)?.delete(key);
       } catch (err) {
         this.d.metrics.backendOps.inc({ op: "createPort", result: "error" });
-        if (err instanceof SdnError) this.reportAllocationFailure(pod, err, requested, net.subnet.cidr);
+        if (err instanceof SdnError) {
+          if (err.reason === "SubnetFull") this.waitFor(net.subnet.id, key);
+          this.reportAllocationFailure(pod, err, requested, net.subnet.cidr);
+        }
         throw err;
       }
     }
     await this.patch(pod, {
       annotations: {
-        [this.d.keys.port]: portAnnotation(port),
-        [this.d.keys.subnet]: subnetAnnotation(net.subnet),
+        [this.d.keys.port]: formatPortAnnotation(port),
+        [this.d.keys.subnet]: formatSubnetAnnotation(net.subnet),
       },
-      finalizer: { name: this.d.keys.podFinalizer, present: true },
+      finalizer: { name: this.d.keys.legacyFinalizers.pod, present: false },
     });
   }
 
-  /** The pod's port; extras (from a replica that raced us during a hand-over) are released. */
+  private waitFor(subnetId: string, key: string): void {
+    let keys = this.waiting.get(subnetId);
+    if (!keys) {
+      keys = new Set();
+      this.waiting.set(subnetId, keys);
+    }
+    keys.add(key);
+  }
+
+  /**
+   * The pod's port. Normally there is at most one; should there be more (two writers raced),
+   * the one its annotation names stays (the address its containers use) and the rest go.
+   */
   private pickPort(pod: KubeObject): Port | undefined {
     const ports = this.d.backend.findPorts(pod.metadata.uid!);
     if (ports.length <= 1) return ports[0];
-    const annotated = pod.metadata.annotations?.[this.d.keys.port];
-    const keep = ports.find((p) => annotated?.includes(p.id)) ?? ports[0];
+    let annotatedId: string | undefined;
+    try {
+      annotatedId = parsePortAnnotation(this.d.keys.port, pod.metadata.annotations?.[this.d.keys.port]).id;
+    } catch {
+      annotatedId = undefined;
+    }
+    const keep = ports.find((p) => p.id === annotatedId) ?? ports[0];
     for (const p of ports) if (p !== keep) void this.d.backend.deletePort(p.id).catch(() => {});
     return keep;
   }

@@ -1,11 +1,16 @@
 // raven-controller: informers + SDN backend + reconcilers, behind Lease leader election. Every
-// replica keeps its caches warm; only the leader runs the work queues. A replica that loses
-// the lease exits (as client-go controllers do), so a restart starts from a clean slate.
+// replica keeps its caches warm; only the leader runs the work queues. Leadership is exclusive:
+// every write of the leader passes a fence (its last renewal less than renewDeadline ago, by
+// its own clock), so a leader frozen past its lease writes nothing when it wakes; when the
+// lease is lost the queues drop their keys and in-flight writes are aborted. A replica that
+// loses the lease then exits (as client-go controllers do), so a restart starts clean.
 import { createServer, type Server } from "node:http";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
-import { KubeClient } from "../kube/client.ts";
+import { type AnnotationNaming, annotationKeys } from "../api/annotations.ts";
+import { KubeClient, type WriteFence } from "../kube/client.ts";
 import { EventRecorder, kubeEventSink } from "../kube/events.ts";
+import type { SharedInformer } from "../kube/informer.ts";
 import { SharedInformerFactory } from "../kube/informer-factory.ts";
 import type { KubeConfigSource } from "../kube/kubeconfig.ts";
 import { kubeLeaseClient, LeaderElector } from "../kube/leader-election.ts";
@@ -13,8 +18,7 @@ import { type KubeObject, objectKey } from "../kube/objects.ts";
 import { ENDPOINTSLICES, NAMESPACES, PODS, SERVICES } from "../kube/resource.ts";
 import { runWorkers, WorkQueue } from "../kube/workqueue.ts";
 import type { SdnBackend } from "../sdn/backend.ts";
-import { type AnnotationNaming, annotationKeys } from "./annotations.ts";
-import { CLUSTER_OWNER, type ControllerConfig, type ControllerDeps, type Informers } from "./context.ts";
+import { CLUSTER_OWNER, type ControllerConfig, type ControllerDeps } from "./context.ts";
 import { ControllerMetrics } from "./metrics.ts";
 import { NamespaceReconciler } from "./namespaces.ts";
 import { removeOrphans } from "./orphans.ts";
@@ -49,9 +53,23 @@ export interface ControllerOptions {
 
 const RESYNC_MS = 10 * 60_000;
 
+interface Informers {
+  pods: SharedInformer;
+  services: SharedInformer;
+  namespaces: SharedInformer;
+  endpointSlices: SharedInformer;
+}
+
+/** A write refused because this replica may no longer act as leader. */
+export class NotLeaderError extends Error {}
+
 export async function runController(opts: ControllerOptions, signal: AbortSignal): Promise<void> {
   const log = opts.log;
-  const client = await KubeClient.fromKubeConfig(opts.kubeconfig);
+  const identity = opts.leaderElection?.identity ?? `${hostname()}_${process.pid}`;
+  // The identity rides in the User-Agent, so an audit log tells replicas apart.
+  const client = await KubeClient.fromKubeConfig(opts.kubeconfig, {
+    userAgent: `raven-controller/${identity}`,
+  });
   const factory = new SharedInformerFactory(client, { logger: log });
   const informers: Informers = {
     pods: factory.informerFor(PODS, {}, { resyncPeriodMs: RESYNC_MS, transform: trimPod }),
@@ -68,7 +86,7 @@ export async function runController(opts: ControllerOptions, signal: AbortSignal
   const recorder = new EventRecorder({
     sink: kubeEventSink(client),
     component: "raven-controller",
-    instance: opts.leaderElection?.identity ?? hostname(),
+    instance: identity,
     logger: log,
     maxQueue: 5000,
   });
@@ -95,17 +113,17 @@ export async function runController(opts: ControllerOptions, signal: AbortSignal
     ready = true;
     log.info("caches synced");
     if (!opts.leaderElection) {
-      await lead(deps, signal, opts.orphanResyncMs ?? RESYNC_MS);
+      await lead(deps, informers, signal, opts.orphanResyncMs ?? RESYNC_MS);
       return;
     }
     const le = opts.leaderElection;
-    const identity = le.identity ?? `${hostname()}_${process.pid}`;
     let led = false;
     let leadFailure: Error | undefined;
     const stepDown = new AbortController();
     const electionSignal = AbortSignal.any([signal, stepDown.signal]);
-    const elector = new LeaderElector({
-      leases: kubeLeaseClient(client),
+    const elector: LeaderElector = new LeaderElector({
+      // The lease is written past the fence: renewing it is how the fence opens again.
+      leases: kubeLeaseClient(client.sibling()),
       namespace: le.namespace,
       name: le.name,
       identity,
@@ -119,8 +137,9 @@ export async function runController(opts: ControllerOptions, signal: AbortSignal
         led = true;
         metrics.leader.set(1);
         log.info({ identity }, "started leading");
+        client.setWriteFence(leaderFence(elector, leadSignal));
         try {
-          await lead(deps, leadSignal, opts.orphanResyncMs ?? RESYNC_MS);
+          await lead(deps, informers, leadSignal, opts.orphanResyncMs ?? RESYNC_MS);
         } catch (err) {
           // A leader that cannot work must not keep the lease: give it up and exit.
           leadFailure = err as Error;
@@ -143,8 +162,24 @@ export async function runController(opts: ControllerOptions, signal: AbortSignal
   }
 }
 
+/** Writes pass while `elector` may act; they end (in-flight ones aborted) with `leadSignal`. */
+function leaderFence(elector: LeaderElector, leadSignal: AbortSignal): WriteFence {
+  return {
+    signal: leadSignal,
+    check: () => {
+      if (leadSignal.aborted || !elector.mayAct())
+        throw new NotLeaderError("not writing: this replica's leader lease may have run out");
+    },
+  };
+}
+
 /** The leader's work: cluster networks, orphan clean-up, then the reconcile loops. */
-async function lead(d: ControllerDeps, signal: AbortSignal, orphanResyncMs: number): Promise<void> {
+async function lead(
+  d: ControllerDeps,
+  inf: Informers,
+  signal: AbortSignal,
+  orphanResyncMs: number,
+): Promise<void> {
   // Without the cluster networks nothing can be served: keep trying (a transient API error,
   // or a stale object of another owner being cleaned up) rather than lead without working.
   for (let delay = 200; ; delay = Math.min(delay * 2, 10_000)) {
@@ -168,7 +203,14 @@ async function lead(d: ControllerDeps, signal: AbortSignal, orphanResyncMs: numb
     service: new WorkQueue(),
     namespace: new WorkQueue(),
   };
-  const inf = d.informers;
+  // An address freed up: pods waiting for one on that subnet, and a namespace whose network
+  // waits for its last port, are due now rather than at their backoff.
+  d.backend.onAddressReleased((subnetId) => {
+    if (signal.aborted) return;
+    for (const key of pods.takeWaiting(subnetId)) queues.pod.add(key);
+    const ns = namespaces.drainedBy(subnetId);
+    if (ns) queues.namespace.add(ns);
+  });
   const unregister = [
     inf.pods.addEventHandler({
       onAdd: (p) => queues.pod.add(objectKey(p)),
@@ -215,8 +257,9 @@ async function lead(d: ControllerDeps, signal: AbortSignal, orphanResyncMs: numb
       { kind, key, err: String(err), requeues },
       "reconcile failed; retrying",
     );
+  // Leadership ended: keys still queued are dropped, not handed out (another replica may lead).
   const stop = () => {
-    for (const q of Object.values(queues)) q.shutDown();
+    for (const q of Object.values(queues)) q.shutDownNow();
   };
   signal.addEventListener("abort", stop, { once: true });
   try {

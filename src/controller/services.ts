@@ -2,15 +2,23 @@
 // VIP at its ClusterIP, one listener and ROUND_ROBIN pool per TCP/UDP port, and one member
 // per ready endpoint (from EndpointSlices). The first spec.externalIPs entry inside the
 // external subnet becomes a floating IP on the VIP; type LoadBalancer gets one from the pool
-// and status.loadBalancer.ingress.
+// and status.loadBalancer.ingress. The parts fail independently: a floating IP that cannot be
+// had (another Service holds the address, the pool is empty) is an Event on this Service, and
+// the load balancer, its annotations and any other part are still written; the sync then
+// fails so the missing part is retried. Load balancers and floating IPs of Services deleted
+// while no controller ran are removed by orphan sweeping, so no finalizer is needed.
 
+import {
+  formatFloatingIpAnnotation,
+  formatLbPoolAnnotation,
+  formatLbVipAnnotation,
+} from "../api/annotations.ts";
 import { isObjectGone } from "../kube/errors.ts";
 import { type KubeObject, objectKey } from "../kube/objects.ts";
 import { SERVICES } from "../kube/resource.ts";
 import { type ListenerRequest, SdnError } from "../sdn/backend.ts";
-import { cidrContains, parseCidr } from "../sdn/ipam.ts";
+import { canonicalIpv4, cidrContains, type Ipv4Cidr, parseCidr } from "../sdn/ipam.ts";
 import type { FloatingIp, LbProtocol, LoadBalancerState } from "../sdn/model.ts";
-import { floatingIpAnnotation, lbPoolAnnotation, lbVipAnnotation } from "./annotations.ts";
 import { CLUSTER_OWNER, type ControllerDeps, ownerOf } from "./context.ts";
 import { GoneUids } from "./gone-uids.ts";
 import { type MetadataWant, metadataPatch } from "./meta-patch.ts";
@@ -62,6 +70,36 @@ export function membersFor(
   return out.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
 }
 
+export interface IgnoredExternalIp {
+  /** `spec.externalIPs[1]` */
+  field: string;
+  value: string;
+  /** "outside" the external subnet, "not-first" inside it, or why the value is no address. */
+  why: string;
+}
+
+/**
+ * The externalIPs entry that becomes a floating IP (the first canonical one inside the external
+ * subnet) and why each other entry does not.
+ */
+export function chooseExternalIp(
+  values: unknown[],
+  external: Ipv4Cidr,
+): { chosen?: string; ignored: IgnoredExternalIp[] } {
+  let chosen: string | undefined;
+  const ignored: IgnoredExternalIp[] = [];
+  values.forEach((raw, i) => {
+    const field = `spec.externalIPs[${i}]`;
+    const value = String(raw);
+    const c = canonicalIpv4(value);
+    if ("error" in c) ignored.push({ field, value, why: c.error });
+    else if (!cidrContains(external, c.ip)) ignored.push({ field, value, why: "outside" });
+    else if (chosen === undefined) chosen = c.ip;
+    else ignored.push({ field, value, why: "not-first" });
+  });
+  return { chosen, ignored };
+}
+
 export class ServiceReconciler {
   private readonly d: ControllerDeps;
   private readonly gone = new GoneUids();
@@ -87,27 +125,42 @@ export class ServiceReconciler {
     // again (and the sync then sees the EndpointSlices as they are by then).
     if (this.writes.isStale(key, svc)) return;
     const k = this.d.keys;
+    const legacyFinalizer = { name: k.legacyFinalizers.service, present: false };
     if (!wantsLoadBalancer(svc)) {
       await this.release(svc.metadata.uid!);
       await this.clearIngress(svc);
       await this.patch(svc, {
         annotations: { [k.lbVip]: null, [k.lbPool]: null, [k.floatingIp]: null },
-        finalizer: { name: k.serviceFinalizer, present: false },
+        finalizer: legacyFinalizer,
       });
       return;
     }
-    // The finalizer goes on before anything is created for the Service.
-    await this.patch(svc, { finalizer: { name: k.serviceFinalizer, present: true } });
+    // Without the load balancer nothing else can be written: its failure fails the sync.
     const lb = await this.ensureLoadBalancer(svc);
-    const externalFip = await this.ensureExternalIpFip(svc, lb);
-    await this.ensureLoadBalancerIngress(svc, lb);
+    const failures: unknown[] = [];
+    const attempt = async <T>(part: () => Promise<T>): Promise<T | undefined> => {
+      try {
+        return await part();
+      } catch (err) {
+        failures.push(err);
+        return undefined;
+      }
+    };
+    const externalFip =
+      (await attempt(() => this.ensureExternalIpFip(svc, lb))) ??
+      // What the backend really holds for it, e.g. the old address while a new one is taken.
+      this.d.backend.findFloatingIps(svc.metadata.uid!).find((f) => f.role === "external-ip");
+    await attempt(() => this.ensureLoadBalancerIngress(svc, lb));
     await this.patch(svc, {
       annotations: {
-        [k.lbVip]: lbVipAnnotation(lb),
-        [k.lbPool]: lbPoolAnnotation(lb),
-        [k.floatingIp]: externalFip ? floatingIpAnnotation(externalFip) : null,
+        [k.lbVip]: formatLbVipAnnotation(lb),
+        [k.lbPool]: formatLbPoolAnnotation(lb),
+        [k.floatingIp]: externalFip ? formatFloatingIpAnnotation(externalFip) : null,
       },
+      finalizer: legacyFinalizer,
     });
+    // Retry the parts that failed (their Events say why).
+    if (failures.length) throw failures[0];
   }
 
   private async ensureLoadBalancer(svc: KubeObject): Promise<LoadBalancerState> {
@@ -160,16 +213,18 @@ export class ServiceReconciler {
   /** The first externalIPs entry inside the external subnet gets a floating IP; the rest are reported. */
   private async ensureExternalIpFip(svc: KubeObject, lb: LoadBalancerState): Promise<FloatingIp | undefined> {
     const external = parseCidr(this.d.config.externalCidr)!;
-    const ips: string[] = svc.spec.externalIPs ?? [];
-    const chosen = ips.find((ip) => cidrContains(external, ip));
-    const ignored = ips.filter((ip) => ip !== chosen);
-    if (this.reportedIgnored.get(svc.metadata.uid!) !== ignored.join(",")) {
-      this.reportedIgnored.set(svc.metadata.uid!, ignored.join(","));
-      for (const ip of ignored) {
-        const why = cidrContains(external, ip)
-          ? `only the first externalIPs entry inside ${this.d.config.externalCidr} (${chosen}) becomes a floating IP`
-          : `it is outside the external subnet ${this.d.config.externalCidr}`;
-        this.d.recorder.event(svc, "Warning", "ExternalIPIgnored", `external IP ${ip} ignored: ${why}`);
+    const { chosen, ignored } = chooseExternalIp(svc.spec.externalIPs ?? [], external);
+    const report = ignored.map((i) => `${i.field}=${i.value}: ${i.why}`).join("\n");
+    if (this.reportedIgnored.get(svc.metadata.uid!) !== report) {
+      this.reportedIgnored.set(svc.metadata.uid!, report);
+      for (const i of ignored) {
+        const why =
+          i.why === "outside"
+            ? `it is outside the external subnet ${this.d.config.externalCidr}`
+            : i.why === "not-first"
+              ? `only the first externalIPs entry inside ${this.d.config.externalCidr} (${chosen}) becomes a floating IP`
+              : i.why;
+        this.d.recorder.event(svc, "Warning", "ExternalIPIgnored", `${i.field} ${i.value} ignored: ${why}`);
       }
     }
     const current = this.d.backend.findFloatingIps(svc.metadata.uid!).filter((f) => f.role === "external-ip");
@@ -198,6 +253,19 @@ export class ServiceReconciler {
     }
   }
 
+  /** Every external address some Service other than `svc` lists in spec.externalIPs. */
+  private externalIpsOfOthers(svc: KubeObject): Set<string> {
+    const out = new Set<string>();
+    for (const other of this.d.informers.services.list()) {
+      if (other.metadata.uid === svc.metadata.uid) continue;
+      for (const ip of other.spec?.externalIPs ?? []) {
+        const c = canonicalIpv4(String(ip));
+        if ("ip" in c) out.add(c.ip);
+      }
+    }
+    return out;
+  }
+
   /** type LoadBalancer: a floating IP from the pool, published in status.loadBalancer.ingress. */
   private async ensureLoadBalancerIngress(svc: KubeObject, lb: LoadBalancerState): Promise<void> {
     const current = this.d.backend
@@ -213,6 +281,8 @@ export class ServiceReconciler {
       fip = await this.d.backend.ensureFloatingIp({
         owner: ownerOf("Service", svc),
         role: "load-balancer",
+        // A new pick must not take an address another Service asks for by name.
+        avoid: current.length ? undefined : this.externalIpsOfOthers(svc),
         fixedIpAddress: lb.loadbalancer.vip_address,
         loadBalancerId: lb.loadbalancer.id,
         vipPortId: lb.loadbalancer.vip_port_id,

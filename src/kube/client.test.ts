@@ -493,3 +493,42 @@ test("an isolated kubeconfig load (child process) yields the same client config"
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a write fence: writes are refused before they are sent, reads pass, in-flight writes are aborted with it; a sibling is not fenced", async () => {
+  let open = true;
+  const ended = new AbortController();
+  let pending: ServerResponse | undefined;
+  const seenByServer = await withClient(
+    (req, res) => {
+      if (req.body.includes("slow"))
+        pending = res; // never answered: the fence aborts it
+      else echo(req, res);
+    },
+    async (c) => {
+      c.setWriteFence({
+        signal: ended.signal,
+        check: () => {
+          if (!open) throw new Error("not leader");
+        },
+      });
+      const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "a", namespace: "ns" } };
+      await c.create(PODS, pod);
+      open = false;
+      await assert.rejects(c.create(PODS, pod), /not leader/);
+      await assert.rejects(c.patch(PODS, "ns", "a", "merge", {}), /not leader/);
+      await c.get(PODS, "ns", "a");
+      await c.sibling().create(PODS, pod);
+      open = true;
+      const slow = c.create(PODS, { ...pod, metadata: { ...pod.metadata, name: "slow" } }).catch((e) => e);
+      while (!pending) await new Promise((r) => setTimeout(r, 5));
+      ended.abort(new Error("lost the lease"));
+      assert.match(String(await slow), /lost the lease|abort/i);
+      pending.destroy();
+    },
+  );
+  assert.deepEqual(
+    seenByServer.map((s) => s.method),
+    ["POST", "GET", "POST", "POST"],
+    "the refused writes never reached the server",
+  );
+});

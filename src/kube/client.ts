@@ -2,33 +2,13 @@
 // apimachinery-style errors. Credentials come from kubeconfig.ts (or are passed in directly).
 
 import { Agent, type Dispatcher } from "undici";
+import type { ClientConfig, Headers } from "./client-config.ts";
 import { KubeApiError, KubeRequestError, type Status, statusFromBody } from "./errors.ts";
 import { type KubeConfigSource, loadClientConfig } from "./kubeconfig.ts";
 import type { ListerWatcher, ListOptions, WatchOptions } from "./list-watch.ts";
 import { LineSplitter } from "./ndjson.ts";
 import type { KubeList, KubeObject, WatchEvent } from "./objects.ts";
 import { type ApiResource, resourcePath } from "./resource.ts";
-
-export type Headers = Record<string, string>;
-
-export interface ClientConfig {
-  /** `https://host:port`, optionally with a path prefix. */
-  server: string;
-  ca?: string | Buffer;
-  cert?: string | Buffer;
-  key?: string | Buffer;
-  rejectUnauthorized?: boolean;
-  servername?: string;
-  /** Sent with every request; a function is asked before each one, so tokens can rotate. */
-  headers?: Headers | (() => Headers | Promise<Headers>);
-  /** The kubeconfig context's namespace, for callers that want a default. */
-  namespace?: string;
-  /** Connections to the server; each open watch holds one for its lifetime. Default 1000. */
-  connections?: number;
-  /** Limit for an ordinary request to see headers, and for gaps in its body. Default 60 s. */
-  requestTimeoutMs?: number;
-  userAgent?: string;
-}
 
 export type PatchType = "merge" | "strategic" | "json" | "apply";
 
@@ -86,9 +66,22 @@ interface SendOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Decides whether a client may write now, e.g. only while its process holds a leader lease:
+ * every request but a GET asks `check` right before it is sent, and is aborted with `signal`.
+ */
+export interface WriteFence {
+  /** Throws when no write may be sent now. */
+  check(): void;
+  /** Aborts when writes end for good; in-flight writes are aborted with it. */
+  signal: AbortSignal;
+}
+
 export class KubeClient {
   /** Default namespace of the kubeconfig context ("default" when unset). */
   readonly namespace: string;
+  private readonly config: ClientConfig;
+  private fence: WriteFence | undefined;
   private readonly origin: string;
   private readonly basePath: string;
   private readonly agent: Agent;
@@ -96,7 +89,9 @@ export class KubeClient {
   private readonly timeoutMs: number;
   private readonly userAgent: string;
 
-  constructor(config: ClientConfig) {
+  /** `agent`: share another client's connections (see `sibling`). */
+  constructor(config: ClientConfig, agent?: Agent) {
+    this.config = config;
     const url = new URL(config.server);
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, "");
@@ -104,31 +99,49 @@ export class KubeClient {
     this.headers = config.headers;
     this.timeoutMs = config.requestTimeoutMs ?? 60_000;
     this.userAgent = config.userAgent ?? "raven";
-    this.agent = new Agent({
-      connections: config.connections ?? 1000,
-      pipelining: 1,
-      keepAliveTimeout: 30_000,
-      connect: {
-        ca: config.ca,
-        cert: config.cert,
-        key: config.key,
-        rejectUnauthorized: config.rejectUnauthorized,
-        servername: config.servername,
-      },
-    });
+    this.agent =
+      agent ??
+      new Agent({
+        connections: config.connections ?? 1000,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+        connect: {
+          ca: config.ca,
+          cert: config.cert,
+          key: config.key,
+          rejectUnauthorized: config.rejectUnauthorized,
+          servername: config.servername,
+        },
+      });
   }
 
   /**
    * A client from a kubeconfig file, the default loading rules ($KUBECONFIG, ~/.kube/config,
    * in-cluster) or the in-cluster service account.
    */
-  static async fromKubeConfig(source: KubeConfigSource = {}): Promise<KubeClient> {
-    return new KubeClient(await loadClientConfig(source));
+  static async fromKubeConfig(
+    source: KubeConfigSource = {},
+    overrides: Pick<ClientConfig, "userAgent"> = {},
+  ): Promise<KubeClient> {
+    return new KubeClient({ ...(await loadClientConfig(source)), ...overrides });
   }
 
-  /** Closes idle connections and aborts open watches. */
+  /** Closes idle connections and aborts open watches (of every sibling: they share them). */
   async close(): Promise<void> {
     await this.agent.destroy();
+  }
+
+  /**
+   * Another client for the same server and credentials, over the same connections, with its
+   * own write fence (none): e.g. for the leader election that must write while others may not.
+   */
+  sibling(): KubeClient {
+    return new KubeClient(this.config, this.agent);
+  }
+
+  /** Every later write must pass `fence` (undefined: none). */
+  setWriteFence(fence: WriteFence | undefined): void {
+    this.fence = fence;
   }
 
   async get<T extends KubeObject = KubeObject>(
@@ -353,6 +366,13 @@ export class KubeClient {
     let body: string | undefined;
     if (opts.body !== undefined) body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
     const contentType = body === undefined ? undefined : (opts.contentType ?? "application/json");
+    const headers = await this.requestHeaders(contentType, opts.headers);
+    let signal = opts.signal;
+    const fence = method === "GET" ? undefined : this.fence;
+    if (fence) {
+      fence.check();
+      signal = signal ? AbortSignal.any([signal, fence.signal]) : fence.signal;
+    }
     let response: Dispatcher.ResponseData;
     let text: string;
     try {
@@ -360,16 +380,16 @@ export class KubeClient {
         origin: this.origin,
         path: this.basePath + fullPath,
         method: method as Dispatcher.HttpMethod,
-        headers: await this.requestHeaders(contentType, opts.headers),
+        headers,
         body,
-        signal: opts.signal,
+        signal,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
       });
       text = await response.body.text();
     } catch (err) {
-      // An abort is the caller's doing: hand back its reason untouched.
-      if (opts.signal?.aborted) throw err;
+      // An abort is the caller's (or the fence's) doing: hand back its reason untouched.
+      if (signal?.aborted) throw err;
       throw new KubeRequestError(method, fullPath, err);
     }
     if (response.statusCode >= 400) {

@@ -8,7 +8,7 @@
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { ClientConfig, Headers } from "./client.ts";
+import type { ClientConfig, Headers } from "./client-config.ts";
 
 export interface KubeConfigSource {
   /** A kubeconfig file; otherwise the default loading rules apply. */

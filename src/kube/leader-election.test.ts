@@ -265,3 +265,47 @@ test("invalid timing is refused", () => {
   assert.throws(() => new LeaderElector({ ...base, leaseDurationMs: 10_000, renewDeadlineMs: 10_000 }));
   assert.throws(() => new LeaderElector({ ...base, renewDeadlineMs: 2000, retryPeriodMs: 2000 }));
 });
+
+test("a leader frozen past its lease may not act when it wakes, before it has even noticed; the standby leads", async () => {
+  const leases = new FakeLeases();
+  const leaderClock = new FakeClock();
+  const standbyClock = new FakeClock();
+  const a = candidate("a", leases, leaderClock, { releaseOnCancel: false });
+  await flush();
+  const b = candidate("b", leases, standbyClock);
+  await standbyClock.advance(4000);
+  assert.equal(a.elector.mayAct(), true, "a leader that renews may act");
+  await leaderClock.advance(9000);
+  assert.equal(a.elector.mayAct(), true);
+  // a is frozen (SIGSTOP): its clock runs on, none of its timers fire. b takes over.
+  for (let i = 0; i < 12; i++) {
+    leaderClock.jump(2000);
+    await standbyClock.advance(2000);
+  }
+  assert.equal(b.elector.isLeader(), true);
+  // a wakes: it still believes it leads (its renew loop has not run), but it may not act.
+  assert.equal(a.elector.isLeader(), true);
+  assert.equal(a.elector.mayAct(), false, "its last renewal is older than renewDeadline");
+  // Its renew loop runs, sees b, and gives up within renewDeadline.
+  await leaderClock.advance(12_000);
+  assert.equal(a.elector.isLeader(), false);
+  assert.equal(a.leadSignal?.aborted, true);
+  assert.equal(leases.lease!.spec!.holderIdentity, "b");
+  a.ctl.abort();
+  b.ctl.abort();
+  await Promise.all([a.done, b.done]);
+});
+
+test("mayAct turns false renewDeadline after the last successful renewal, though the lease runs longer", async () => {
+  const clock = new FakeClock();
+  const leases = new FakeLeases();
+  const a = candidate("a", leases, clock);
+  await flush();
+  leases.down = true;
+  await clock.advance(9000);
+  assert.equal(a.elector.mayAct(), true);
+  await clock.advance(1500);
+  assert.equal(a.elector.mayAct(), false, "10 s (renewDeadline) after the last renewal");
+  a.ctl.abort();
+  await a.done;
+});

@@ -117,6 +117,17 @@ export class LeaderElector {
     return this.leading;
   }
 
+  /**
+   * Whether this candidate may act as leader right now, by its own clock: it leads, and its
+   * last successful renewal started less than renewDeadline ago. Others take over only after
+   * leaseDuration (> renewDeadline) without seeing a renewal, so a leader that checks this
+   * before each write never writes once another may lead, even if it was frozen (SIGSTOP, a
+   * long pause) and has not noticed yet that its lease ran out.
+   */
+  mayAct(): boolean {
+    return this.leading && this.isHeldByUs() && this.clock.now() < this.observedTime + this.renewDeadlineMs;
+  }
+
   /** The holder last observed ("" when none). */
   getLeader(): string {
     return this.observed?.spec?.holderIdentity ?? "";

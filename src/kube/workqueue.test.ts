@@ -214,3 +214,19 @@ test("runWorkers: maxRetries gives a key up", async () => {
   q.shutDown();
   await running;
 });
+
+test("shutDownNow drops queued and delayed keys: workers get nothing more after the one they hold", async () => {
+  const clock = new FakeClock();
+  const q = new WorkQueue({ clock });
+  for (const k of ["a", "b", "c"]) q.add(k);
+  q.addAfter("d", 1000);
+  const held = await q.get();
+  assert.equal(held, "a");
+  q.shutDownNow();
+  assert.equal(await q.get(), undefined, "b and c are dropped, not handed out");
+  q.add("e");
+  q.done("a");
+  await clock.advance(2000);
+  assert.equal(q.len(), 0);
+  assert.equal(await q.get(), undefined);
+});

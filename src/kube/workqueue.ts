@@ -139,6 +139,20 @@ export class WorkQueue {
   }
 
   /**
+   * Stops at once: queued and delayed keys are dropped, and get() answers undefined, so each
+   * worker exits after the key it holds (a leader that lost its lease must not start on more).
+   */
+  shutDownNow(): void {
+    this.shuttingDown = true;
+    for (const d of this.delayed.values()) d.cancel();
+    this.delayed.clear();
+    while (this.queue.shift() !== undefined);
+    this.dirty.clear();
+    for (const w of this.waiters.splice(0)) w(undefined);
+    this.checkDrained();
+  }
+
+  /**
    * Shuts down and resolves once every queued and in-process key has been done(). Needs
    * running workers, or it waits forever.
    */

@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { Agent, request } from "undici";
-import { annotationKeys } from "../controller/annotations.ts";
+import { annotationKeys } from "../api/annotations.ts";
 import { Component, childEnv } from "./component.ts";
 import { kubeconfigYaml, loadOrCreateConfig, paths, readConfig, type SandboxConfig } from "./config.ts";
 import { deployedNodeOptions } from "./deployed-node-options.ts";
@@ -25,8 +25,8 @@ import {
 } from "./node/cleanup.ts";
 import { cleanupContainerdState } from "./node/containerd.ts";
 import { deleteNodeNetwork, deleteUnderlay, ensureUnderlay, gatewayIp, netnsNames } from "./node/network.ts";
-import { nodeLayouts, RunningNode } from "./node/node-process.ts";
 import { ensurePki } from "./pki.ts";
+import { nodeLayouts, RunningNode } from "./real-nodes.ts";
 
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 

@@ -38,6 +38,11 @@ export interface PortRequest {
   ipAddress?: string;
   /** The node the pod runs on (Neutron's binding:host_id). */
   hostId?: string;
+  /**
+   * Told when the address handed out was released less than the backend's reuse cooldown ago
+   * (only when nothing else was free), so the caller can say so.
+   */
+  onRecentlyReleased?: (ip: string, releasedAgoMs: number) => void;
 }
 
 export interface MemberRequest {
@@ -69,6 +74,8 @@ export interface FloatingIpRequest {
   role: FloatingIpRole;
   /** A specific address (from spec.externalIPs); otherwise the backend picks a free one. */
   address?: string;
+  /** Addresses a free pick must skip (those other Services list in spec.externalIPs). */
+  avoid?: ReadonlySet<string>;
   /** What it maps to: the load balancer's VIP. */
   fixedIpAddress: string;
   loadBalancerId: string;
@@ -111,6 +118,8 @@ export interface SdnBackend {
   /** Ports on a network. */
   portsOnNetwork(networkId: string): Port[];
   deletePort(portId: string): Promise<void>;
+  /** Calls `listener` whenever an address of a subnet becomes free (whoever released it). */
+  onAddressReleased(listener: (subnetId: string) => void): void;
 
   /** Converges the load balancer owned by `owner` to exactly the request (listeners, pools, members). */
   ensureLoadBalancer(req: LoadBalancerRequest): Promise<LoadBalancerState>;

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  canonicalIpv4,
+  chooseFreeIp,
   cidrContains,
   defaultLayout,
   firstFreeIp,
@@ -8,6 +10,7 @@ import {
   isAssignable,
   macForIp,
   parseCidr,
+  parseIpv4,
   poolCapacity,
 } from "./ipam.ts";
 
@@ -40,4 +43,51 @@ test("subnets are carved without overlap", () => {
 test("MACs derive from the address with Neutron's prefix", () => {
   assert.equal(macForIp("192.168.0.2"), "fa:16:3e:a8:00:02");
   assert.notEqual(macForIp("192.168.1.2"), macForIp("192.168.0.2"));
+});
+
+test("addresses are canonical: leading zeros, blanks and other forms never parse as an address", () => {
+  assert.equal(parseIpv4("192.168.0.2"), ((192 << 24) >>> 0) + (168 << 16) + 2);
+  for (const bad of [
+    "192.168.0.002",
+    "192.168.00.2",
+    "01.2.3.4",
+    " 1.2.3.4",
+    "1.2.3.4 ",
+    "::ffff:1.2.3.4",
+    "256.1.1.1",
+    "1.2.3",
+  ])
+    assert.equal(parseIpv4(bad), undefined, bad);
+  assert.equal(parseCidr("192.168.0.0/024"), undefined);
+  assert.equal(parseCidr("192.168.000.0/24"), undefined);
+  assert.deepEqual(canonicalIpv4(" 192.168.0.7 "), { ip: "192.168.0.7" });
+  assert.deepEqual(canonicalIpv4("::FFFF:192.168.0.7"), { ip: "192.168.0.7" });
+  const zeros = canonicalIpv4("192.168.0.002");
+  assert.ok(
+    "error" in zeros && /leading zeros.*write 192\.168\.0\.2/.test(zeros.error),
+    JSON.stringify(zeros),
+  );
+  assert.ok("error" in canonicalIpv4("fe80::1"));
+  assert.ok("error" in canonicalIpv4("nginx"));
+});
+
+test("never-released addresses go first (lowest), then the least recently released", () => {
+  const pools = [{ start: "10.1.0.2", end: "10.1.0.6" }];
+  const released = new Map([
+    ["10.1.0.4", { at: 100 }], // released first
+    ["10.1.0.2", { at: 200 }],
+  ]);
+  assert.deepEqual(chooseFreeIp(pools, new Set(["10.1.0.3"]), "10.1.0.1", released), { ip: "10.1.0.5" });
+  assert.deepEqual(chooseFreeIp(pools, new Set(["10.1.0.3", "10.1.0.5", "10.1.0.6"]), null, released), {
+    ip: "10.1.0.4",
+    releasedAt: 100,
+  });
+  const all = new Set(["10.1.0.3", "10.1.0.4", "10.1.0.5", "10.1.0.6"]);
+  assert.deepEqual(chooseFreeIp(pools, all, null, released), { ip: "10.1.0.2", releasedAt: 200 });
+  assert.equal(chooseFreeIp(pools, new Set([...all, "10.1.0.2"]), null, released), undefined);
+  // A released address outside the pools (the pools shrank) is never handed out.
+  assert.equal(
+    chooseFreeIp([{ start: "10.1.0.5", end: "10.1.0.5" }], new Set(["10.1.0.5"]), null, released),
+    undefined,
+  );
 });

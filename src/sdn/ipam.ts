@@ -7,12 +7,41 @@ export interface Ipv4Cidr {
   prefix: number;
 }
 
+/** An octet as written canonically: 0-255 without leading zeros. */
+const OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+/** A canonical dotted-quad IPv4 address (no leading zeros, nothing around it). */
+export const IPV4_PATTERN = `^(?:${OCTET}\\.){3}${OCTET}$`;
+/** A canonical IPv4 CIDR (address as above, prefix 0-32 without leading zeros). */
+export const IPV4_CIDR_PATTERN = `^(?:${OCTET}\\.){3}${OCTET}/(?:3[0-2]|[12]?[0-9])$`;
+const IPV4_RE = new RegExp(IPV4_PATTERN);
+
+/**
+ * A canonical IPv4 address as an unsigned 32-bit integer; undefined for anything else. Leading
+ * zeros are refused, not read: `192.168.0.010` is 192.168.0.8 to inet_aton and 192.168.0.10 to
+ * Go, so two components could disagree about which address it names.
+ */
 export function parseIpv4(ip: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return undefined;
-  return ((parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]) >>> 0;
+  if (!IPV4_RE.test(ip)) return undefined;
+  const p = ip.split(".").map(Number);
+  return ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
+}
+
+/**
+ * Some input's canonical IPv4 address: surrounding blanks and the IPv4-mapped IPv6 form
+ * (`::ffff:10.0.0.1`) are unambiguous and taken; anything else that is not canonical (leading
+ * zeros, other IPv6, garbage) is an error that says what to write instead.
+ */
+export function canonicalIpv4(text: string): { ip: string } | { error: string } {
+  let s = text.trim();
+  const mapped = /^::ffff:(.*)$/i.exec(s);
+  if (mapped) s = mapped[1];
+  if (parseIpv4(s) !== undefined) return { ip: s };
+  const parts = s.split(".");
+  if (parts.length === 4 && parts.every((x) => /^[0-9]{1,3}$/.test(x) && Number(x) <= 255))
+    return {
+      error: `"${text}" has leading zeros, which tools read differently (octal or decimal); write ${parts.map(Number).join(".")}`,
+    };
+  return { error: `"${text}" is not an IPv4 address` };
 }
 
 export function formatIpv4(n: number): string {
@@ -20,7 +49,7 @@ export function formatIpv4(n: number): string {
 }
 
 export function parseCidr(text: string): Ipv4Cidr | undefined {
-  const m = /^([\d.]+)\/(\d{1,2})$/.exec(text);
+  const m = /^([\d.]+)\/(3[0-2]|[12]?[0-9])$/.exec(text);
   if (!m) return undefined;
   const ip = parseIpv4(m[1]);
   const prefix = Number(m[2]);
@@ -81,6 +110,36 @@ export function firstFreeIp(
       if (ip !== gateway && !used.has(ip)) return ip;
     }
   }
+  return undefined;
+}
+
+/** A free address, and when it was last released (undefined: not since this process knows). */
+export interface AddressChoice {
+  ip: string;
+  releasedAt?: number;
+}
+
+/**
+ * The free address to hand out next: the lowest one never released (as far as `released`
+ * knows), else the least recently released one, so an address a pod just gave up goes back
+ * out as late as possible (its old connections' packets, and peers' caches of it, die first).
+ * `released` maps address -> its release time, in release order (oldest first).
+ */
+export function chooseFreeIp(
+  pools: { start: string; end: string }[],
+  used: ReadonlySet<string>,
+  gateway: string | null | undefined,
+  released: ReadonlyMap<string, { at: number }>,
+): AddressChoice | undefined {
+  for (const p of pools) {
+    const end = parseIpv4(p.end)!;
+    for (let n = parseIpv4(p.start)!; n <= end; n++) {
+      const ip = formatIpv4(n);
+      if (ip !== gateway && !used.has(ip) && !released.has(ip)) return { ip };
+    }
+  }
+  for (const [ip, { at }] of released)
+    if (!used.has(ip) && isAssignable(ip, pools, gateway)) return { ip, releasedAt: at };
   return undefined;
 }
 

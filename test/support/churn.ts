@@ -1,7 +1,8 @@
 // A churn of pods, Deployments, Services (selectors, externalIPs, type LoadBalancer) and
 // namespaces, driven straight through the API by a few concurrent workers and a seeded PRNG,
-// plus the "while Raven is down" moves: deletions its finalizers hold, and objects that vanish
-// (force-deleted, finalizers stripped) behind its back.
+// plus the "while Raven is down" moves: pods with ports deleted (their ports are orphans the
+// restarted controller must sweep), and objects that vanish (force-deleted, finalizers
+// stripped) behind its back.
 
 import type { KubeClient } from "../../src/kube/client.ts";
 import { isAlreadyExists, isConflict, isNotFound } from "../../src/kube/errors.ts";
@@ -53,7 +54,8 @@ export class Churn {
   /** Unexpected failures (not 404/409/403), first few kept for the log. */
   readonly surprises: string[] = [];
   /** Pods found held Terminating by Raven's finalizer after a delete while Raven was down. */
-  heldTerminating = 0;
+  /** Pods with a port deleted while Raven was down (their ports left for the orphan sweep). */
+  deletedWhileDown = 0;
   private readonly o: ChurnOptions;
   private readonly pods = new Map<string, Tracked>();
   private readonly services = new Map<string, Tracked & { externalIPs?: string[] }>();
@@ -121,14 +123,13 @@ export class Churn {
   }
 
   /**
-   * What happens while Raven is down: deletions its finalizers hold (pods stay Terminating),
-   * a pod and a Service that vanish (finalizers stripped), sometimes a namespace deleted or
-   * abandoned (its finalizers stripped too).
+   * What happens while Raven is down: pods with ports deleted (nothing holds them: their
+   * ports are orphans then), a pod and a Service that vanish (finalizers stripped), sometimes a
+   * namespace deleted or abandoned (its finalizers stripped too).
    */
   async whileDown(): Promise<void> {
-    // Pods that have their port (Raven's finalizer): deleting them now leaves them Terminating.
     const bound = (await this.o.client.list(PODS, { labelSelector: "chaos" })).items.filter(
-      (p) => p.metadata.finalizers?.includes(KEYS.podFinalizer) && !p.metadata.deletionTimestamp,
+      (p) => p.metadata.annotations?.[KEYS.port] && !p.metadata.deletionTimestamp,
     );
     for (let i = 0; i < 2 && bound.length; i++) {
       const pod = bound.splice(Math.floor(this.o.rand() * bound.length), 1)[0];
@@ -136,9 +137,7 @@ export class Churn {
       await this.record("deletePod", async () => {
         this.pods.delete(`${namespace}/${name}`);
         await this.o.client.delete(PODS, namespace!, name!);
-        const after = await this.o.client.get(PODS, namespace!, name!).catch(() => undefined);
-        if (after?.metadata.deletionTimestamp && after.metadata.finalizers?.includes(KEYS.podFinalizer))
-          this.heldTerminating++;
+        this.deletedWhileDown++;
       });
     }
     await this.record("vanishPod", () => this.vanishPod());

@@ -11,6 +11,7 @@ export const KEYS = {
   port: "raven.io/port",
   lbVip: "raven.io/lb-vip",
   floatingIp: "raven.io/floating-ip",
+  // Finalizers earlier versions added; Raven now removes them wherever it finds them.
   podFinalizer: "raven.io/port-cleanup",
   serviceFinalizer: "raven.io/lb-cleanup",
   namespaceFinalizer: "raven.io/network-cleanup",
@@ -128,7 +129,8 @@ export function violations(s: Snapshot, externalCidr = "172.16.0.0/24"): string[
       v.push(`namespace ${name} stuck terminating (finalizers ${JSON.stringify(ns.metadata.finalizers)})`);
       continue;
     }
-    if (!hasFinalizer(ns, KEYS.namespaceFinalizer)) v.push(`namespace ${name} lacks Raven's finalizer`);
+    if (hasFinalizer(ns, KEYS.namespaceFinalizer))
+      v.push(`namespace ${name} carries Raven's legacy finalizer`);
     const nets = s.networks.filter(
       (n) =>
         n.spec.purpose === "pods" && n.spec.owner?.uid === ns.metadata.uid && !n.metadata.deletionTimestamp,
@@ -193,7 +195,7 @@ export function violations(s: Snapshot, externalCidr = "172.16.0.0/24"): string[
       v.push(
         `pod ${k}: annotation names port ${ann.id} ${ann.fixed_ips?.[0]?.ip_address}, its port is ${port.metadata.uid} ${ip}`,
       );
-    if (!hasFinalizer(pod, KEYS.podFinalizer)) v.push(`pod ${k} lacks Raven's finalizer`);
+    if (hasFinalizer(pod, KEYS.podFinalizer)) v.push(`pod ${k} carries Raven's legacy finalizer`);
     if (pod.status?.podIP !== ip) v.push(`pod ${k}: pod IP ${pod.status?.podIP}, port IP ${ip}`);
   }
   for (const port of s.ports) {
@@ -231,7 +233,7 @@ export function violations(s: Snapshot, externalCidr = "172.16.0.0/24"): string[
       continue;
     }
     const clusterIP: string = svc.spec.clusterIP;
-    if (!hasFinalizer(svc, KEYS.serviceFinalizer)) v.push(`service ${k} lacks Raven's finalizer`);
+    if (hasFinalizer(svc, KEYS.serviceFinalizer)) v.push(`service ${k} carries Raven's legacy finalizer`);
     if (lbs.length !== 1) v.push(`service ${k} has ${lbs.length} load balancers`);
     const lb = lbs[0];
     if (lb) {

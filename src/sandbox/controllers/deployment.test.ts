@@ -4,8 +4,8 @@ import type { KubeObject } from "../../kube/objects.ts";
 import { DEPLOYMENTS, REPLICASETS } from "../../kube/resource.ts";
 import { DeploymentController, isScalingEvent, splitReplicaSets } from "./deployment.ts";
 import { specReplicas } from "./deployment-rollout.ts";
+import { FakeCluster, setUpControllers } from "./fake-cluster.ts";
 import { computeTemplateHash } from "./template-hash.ts";
-import { FakeCluster, setUpControllers } from "./workload-fakes.ts";
 
 function deployment(name: string, spec: any = {}): KubeObject {
   return {

@@ -4,8 +4,8 @@ import { KubeApiError } from "../../kube/errors.ts";
 import { FakeClock } from "../../kube/fake-clock.ts";
 import { formatTime, type KubeObject } from "../../kube/objects.ts";
 import { PODS, REPLICASETS } from "../../kube/resource.ts";
+import { FakeCluster, setUpControllers } from "./fake-cluster.ts";
 import { nextAvailableInMs, ReplicaSetController, replicaSetStatus } from "./replicaset.ts";
-import { FakeCluster, setUpControllers } from "./workload-fakes.ts";
 
 const T0 = Date.parse("2025-01-01T00:00:00Z");
 

@@ -2,6 +2,7 @@
 // Ready at once, with its IP taken from Raven's port annotation when present, so controllers
 // and benchmarks can run thousands of pods on two cores. The annotation
 // `sandbox.raven.io/ready: "false"` makes a virtual pod NotReady (to exercise readiness).
+import { parsePortAnnotation } from "../../api/annotations.ts";
 import { isConflict, isNotFound } from "../../kube/errors.ts";
 import type { SharedInformer } from "../../kube/informer.ts";
 import { formatMicroTime, formatTime, type KubeObject, objectKey, splitKey } from "../../kube/objects.ts";
@@ -22,13 +23,11 @@ export interface VirtualNodeOptions {
 
 export const virtualNodeName = (i: number) => `virtual-node-${i}`;
 
-/** The pod IP from a Raven port annotation value, if it holds one. */
-export function ipFromPortAnnotation(value: string | undefined): string | undefined {
+/** The pod IP from a Raven port annotation value, if it holds a valid one. */
+export function ipFromPortAnnotation(key: string, value: string | undefined): string | undefined {
   if (!value) return undefined;
   try {
-    const port = JSON.parse(value);
-    const ip = port?.fixed_ips?.[0]?.ip_address;
-    return typeof ip === "string" ? ip : undefined;
+    return parsePortAnnotation(key, value).fixed_ips[0].ip_address;
   } catch {
     return undefined;
   }
@@ -168,7 +167,10 @@ export class VirtualNodes implements Controller {
   }
 
   private podIp(pod: any): string | undefined {
-    const fromPort = ipFromPortAnnotation(pod.metadata.annotations?.[this.opts.portAnnotation]);
+    const fromPort = ipFromPortAnnotation(
+      this.opts.portAnnotation,
+      pod.metadata.annotations?.[this.opts.portAnnotation],
+    );
     // hostNetwork pods never get a port: they use the node's network, so they need not wait.
     if (fromPort || (this.opts.waitForPortAnnotation && !pod.spec?.hostNetwork)) return fromPort;
     let ip = this.fallback.get(pod.metadata.uid);

@@ -3,6 +3,7 @@
 // arbiter of claims.
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
+import { FakeClock } from "../../kube/fake-clock.ts";
 import { SharedInformerFactory } from "../../kube/informer-factory.ts";
 import { silentLogger } from "../../kube/log.ts";
 import { SdnError } from "../backend.ts";
@@ -263,7 +264,7 @@ test("ports: exhaustion is SubnetFull, and every address is handed out exactly o
   );
 });
 
-test("ports: idempotent per pod, static addresses, IpInUse, Invalid, freed addresses reused lowest-first", async () => {
+test("ports: idempotent per pod, static addresses, IpInUse, Invalid", async () => {
   const api = new FakeApi();
   const b = await replica(api, 10);
   const net = await podNetwork(b);
@@ -302,14 +303,14 @@ test("ports: idempotent per pod, static addresses, IpInUse, Invalid, freed addre
   await b.deletePort(p1.id); // NotFound is success
   assert.deepEqual(b.findPorts("pod-uid-default-1"), []);
   const p5 = await b.createPort(req(5));
-  assert.equal(p5.fixed_ips[0].ip_address, "192.168.0.2", "the freed address, at once");
+  assert.equal(p5.fixed_ips[0].ip_address, "192.168.0.4", "a never-used address before the freed .2");
   assert.equal(b.portsOnNetwork(net.network.id).length, 3);
 
   // The node is filled in once the pod is scheduled.
   const bound = await b.createPort({ ...req(5), hostId: "node-a" });
   assert.equal(bound.id, p5.id);
   assert.equal(bound["binding:host_id"], "node-a");
-  const stored = api.all(PORTS).find((p) => p.metadata.name === "192-168-0-2")!;
+  const stored = api.all(PORTS).find((p) => p.metadata.name === "192-168-0-4")!;
   assert.equal(stored.spec.hostId, "node-a");
   assert.equal(stored.metadata.namespace, "default");
   assert.deepEqual(stored.metadata.ownerReferences, [
@@ -323,6 +324,83 @@ test("ports: idempotent per pod, static addresses, IpInUse, Invalid, freed addre
     },
   ]);
   assert.deepEqual(stored.status, { state: "ACTIVE" });
+});
+
+test("ports: released addresses go out least recently released first, within the cooldown only when nothing else is free", async () => {
+  const api = new FakeApi();
+  const clock = new FakeClock();
+  const b = await replica(api, 0, { clock, addressCooldownMs: 120_000 });
+  // A /29 subnet: .1 gateway, .2-.6 assignable.
+  const net = await b.ensureNetwork({
+    owner: ns("tiny"),
+    name: "tiny-net",
+    purpose: "pods",
+    cidr: "10.9.0.0/29",
+  });
+  const notices: string[] = [];
+  const create = (i: number) =>
+    b.createPort({
+      owner: pod(i, "tiny"),
+      name: `pod-${i}`,
+      networkId: net.network.id,
+      subnetId: net.subnet.id,
+      onRecentlyReleased: (ip, ago) => notices.push(`${ip} after ${ago / 1000} s`),
+    });
+  const ip = (p: { fixed_ips: { ip_address: string }[] }) => p.fixed_ips[0].ip_address;
+  const ports = [];
+  for (let i = 1; i <= 5; i++) ports.push(await create(i));
+  assert.deepEqual(ports.map(ip), ["10.9.0.2", "10.9.0.3", "10.9.0.4", "10.9.0.5", "10.9.0.6"]);
+  // Released in the order .4, .2, .6, 10 s apart.
+  for (const i of [2, 0, 4]) {
+    await b.deletePort(ports[i].id);
+    await clock.advance(10_000);
+  }
+  await clock.advance(200_000); // .4 and .2 are past the cooldown now... and so is .6
+  assert.equal(ip(await create(6)), "10.9.0.4", "the least recently released first");
+  assert.equal(ip(await create(7)), "10.9.0.2");
+  await b.deletePort(ports[1].id); // .3, just now
+  assert.equal(ip(await create(8)), "10.9.0.6", "an address past its cooldown before a fresh one");
+  assert.deepEqual(notices, [], "no notice for addresses past the cooldown");
+  await clock.advance(30_000);
+  assert.equal(ip(await create(9)), "10.9.0.3", "the only free address, though released 30 s ago");
+  assert.deepEqual(notices, ["10.9.0.3 after 30 s"]);
+  assert.equal(await reason(create(10)), "SubnetFull");
+});
+
+test("ports: a standby replica knows the release history from its informer", async () => {
+  const api = new FakeApi();
+  const clock = new FakeClock();
+  const leader = await replica(api, 0, { clock });
+  const standby = await replica(api, 0, { clock });
+  const net = await podNetwork(leader);
+  await until(() => standby.findNetwork("ns-default", "pods") !== undefined, "the standby sees the network");
+  const req = (i: number) => ({
+    owner: pod(i),
+    name: `pod-${i}`,
+    networkId: net.network.id,
+    subnetId: net.subnet.id,
+  });
+  const a = await leader.createPort(req(1));
+  await leader.createPort(req(2));
+  await until(() => standby.portsOnNetwork(net.network.id).length === 2, "the standby sees both ports");
+  await leader.deletePort(a.id);
+  // The standby saw .2 deleted, so it hands out .4 (never used), not .2.
+  await until(() => standby.findPorts(pod(1).uid).length === 0, "the standby sees the deletion");
+  assert.equal((await standby.createPort(req(3))).fixed_ips[0].ip_address, "192.168.0.4");
+});
+
+test("ports: an automatic allocation that finds its address held by the same pod adopts that port", async () => {
+  const api = new FakeApi();
+  // Two replicas that both miss each other's writes (their watches lag far behind).
+  const a = await replica(api, 60_000);
+  const b = await replica(api, 60_000);
+  const net = await podNetwork(a);
+  assert.equal((await podNetwork(b)).subnet.id, net.subnet.id, "b finds a's network through the API");
+  const req = { owner: pod(1), name: "pod-1", networkId: net.network.id, subnetId: net.subnet.id };
+  const first = await a.createPort(req);
+  const second = await b.createPort(req);
+  assert.equal(second.id, first.id, "one port, not two");
+  assert.equal(api.all(PORTS).length, 1);
 });
 
 const lbReq = (owner: Owner, members: string[], ports: number[] = [80]) => ({

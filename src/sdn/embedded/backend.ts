@@ -5,6 +5,7 @@
 // network's name, a CIDR, an IP, a floating address) is an atomic create of an object named
 // after what it claims, so any number of workers and controller replicas may race safely.
 import { randomUUID } from "node:crypto";
+import { type Clock, systemClock } from "../../kube/clock.ts";
 import type { InformerScope } from "../../kube/informer-factory.ts";
 import { type Logger, stderrLogger } from "../../kube/log.ts";
 import type {
@@ -49,7 +50,16 @@ export interface EmbeddedBackendOptions {
   newId?: () => string;
   /** Narrows the informers (e.g. a label selector); default: every object of the five kinds. */
   scope?: InformerScope;
+  /**
+   * An address released less than this ago is handed out again only when no other is free.
+   * Default 120 s: longer than conntrack's SYN_SENT timeout, so the old pod's half-open
+   * connections are gone before a new pod answers on its address.
+   */
+  addressCooldownMs?: number;
+  clock?: Clock;
 }
+
+export const DEFAULT_ADDRESS_COOLDOWN_MS = 120_000;
 
 export class EmbeddedBackend implements SdnBackend {
   readonly name = "embedded";
@@ -67,13 +77,14 @@ export class EmbeddedBackend implements SdnBackend {
       tenantId: opts.tenantId ?? "raven",
       newId: opts.newId ?? randomUUID,
       logger: opts.logger ?? stderrLogger,
+      clock: opts.clock ?? systemClock,
     };
     this.networks = new Networks(this.ctx, {
       podCidr: opts.podCidr ?? "192.168.0.0/16",
       namespaceSubnetPrefix: opts.namespaceSubnetPrefix ?? 24,
       reservedCidrs: opts.reservedCidrs ?? [],
     });
-    this.ports = new Ports(this.ctx, this.networks);
+    this.ports = new Ports(this.ctx, this.networks, opts.addressCooldownMs ?? DEFAULT_ADDRESS_COOLDOWN_MS);
     this.loadBalancers = new LoadBalancers(this.ctx);
     this.floatingIps = new FloatingIps(this.ctx, this.networks);
   }
@@ -117,6 +128,10 @@ export class EmbeddedBackend implements SdnBackend {
 
   deletePort(portId: string): Promise<void> {
     return this.ports.delete(portId);
+  }
+
+  onAddressReleased(listener: (subnetId: string) => void): void {
+    this.ports.history.onReleased((subnetId) => listener(subnetId));
   }
 
   ensureLoadBalancer(req: LoadBalancerRequest): Promise<LoadBalancerState> {

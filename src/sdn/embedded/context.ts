@@ -1,4 +1,5 @@
 // What the embedded backend's parts share.
+import type { Clock } from "../../kube/clock.ts";
 import type { Logger } from "../../kube/log.ts";
 import type { EmbeddedStore } from "./store.ts";
 
@@ -9,6 +10,7 @@ export interface EmbeddedContext {
   /** Ids for listeners, pools, members and VIP ports. */
   newId: () => string;
   logger: Logger;
+  clock: Clock;
 }
 
 /** How often a converging call re-reads and retries after losing a race before giving up. */

@@ -82,6 +82,7 @@ export class FloatingIps {
       const used = new Set(lost);
       for (const f of this.ctx.store.list("floatingIp")) used.add(f.spec.floatingIPAddress);
       for (const ip of this.inFlight.of("external")) used.add(ip);
+      for (const ip of req.avoid ?? []) used.add(ip);
       const address = firstFreeIp(allocationPools, used, gatewayIP);
       if (!address) throw new SdnError("PoolExhausted", `the external subnet ${cidr} has no free address`);
       this.inFlight.reserve("external", address);

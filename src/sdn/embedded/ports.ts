@@ -1,12 +1,14 @@
 // Pod ports and their addresses. A Port is named after its IP in the pod's namespace, so
 // creating it is the claim: the API server lets exactly one writer have each address, whatever
-// any cache says. Caches only choose which address to try first (the lowest free one, as
-// Neutron's and the seeds' .2, .3, ...); a lost race costs one more try at the next address.
+// any cache says. Caches only choose which address to try first: the lowest never-released one
+// (as Neutron's and the seeds' .2, .3, ...), else the least recently released (ipam.ts); a lost
+// race costs one more try at the next address.
 import { isAlreadyExists, isConflict } from "../../kube/errors.ts";
 import type { PortRequest } from "../backend.ts";
 import { SdnError } from "../backend.ts";
-import { firstFreeIp, ipToName, isAssignable } from "../ipam.ts";
+import { chooseFreeIp, ipToName, isAssignable } from "../ipam.ts";
 import type { Port } from "../model.ts";
+import { ReleaseHistory } from "../release-history.ts";
 import { type EmbeddedContext, MAX_ATTEMPTS } from "./context.ts";
 import { newPortCr, portNamespaceOf, toPort } from "./convert.ts";
 import { KeyedLock } from "./keyed-lock.ts";
@@ -20,10 +22,19 @@ export class Ports {
   private readonly networks: Networks;
   private readonly lock = new KeyedLock();
   private readonly inFlight = new Reservations();
+  readonly history: ReleaseHistory;
+  private readonly cooldownMs: number;
 
-  constructor(ctx: EmbeddedContext, networks: Networks) {
+  constructor(ctx: EmbeddedContext, networks: Networks, cooldownMs: number) {
     this.ctx = ctx;
     this.networks = networks;
+    this.cooldownMs = cooldownMs;
+    this.history = new ReleaseHistory(ctx.clock);
+    // Every deletion frees an address, whoever deleted the port (us, another replica, the GC).
+    ctx.store.addHandler("port", {
+      onAdd: (p) => this.history.claimed(p.spec.subnetId, p.spec.ipAddress, p.metadata.uid!),
+      onDelete: (p) => this.history.released(p.spec.subnetId, p.spec.ipAddress, p.metadata.uid!),
+    });
   }
 
   create(req: PortRequest): Promise<Port> {
@@ -41,7 +52,10 @@ export class Ports {
 
   async delete(portId: string): Promise<void> {
     const port = this.ctx.store.byUid("port", portId);
-    if (port) await this.ctx.store.delete("port", port);
+    if (!port) return;
+    await this.ctx.store.delete("port", port);
+    // Now, not when the informer reports it: the cache already shows the address free.
+    this.history.released(port.spec.subnetId, port.spec.ipAddress, port.metadata.uid!);
   }
 
   private async createOnce(req: PortRequest): Promise<Port> {
@@ -96,14 +110,25 @@ export class Ports {
       const used = new Set(lost);
       for (const p of this.ctx.store.byIndex("port", SUBNET_INDEX, subnetId)) used.add(p.spec.ipAddress);
       for (const ip of this.inFlight.of(subnetId)) used.add(ip);
-      const ip = firstFreeIp(allocationPools, used, gatewayIP);
-      if (!ip) throw new SdnError("SubnetFull", `subnet ${cidr} has no free address`);
+      const choice = chooseFreeIp(allocationPools, used, gatewayIP, this.history.of(subnetId));
+      if (!choice) throw new SdnError("SubnetFull", `subnet ${cidr} has no free address`);
+      const ip = choice.ip;
       this.inFlight.reserve(subnetId, ip);
       try {
         const created = await this.ctx.store.create("port", this.portCr(req, subnet, ip));
+        this.history.claimed(subnetId, ip, created.metadata.uid!);
+        if (choice.releasedAt !== undefined) {
+          const ago = this.ctx.clock.now() - choice.releasedAt;
+          if (ago < this.cooldownMs) req.onRecentlyReleased?.(ip, ago);
+        }
         return await this.finish(created, req);
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
+        // The cache was behind. If the holder is this very pod (our own earlier attempt, or a
+        // replica before us), that port is the answer: a second one would change the pod's IP.
+        const holder = await this.ctx.store.fetch("port", req.owner.namespace, ipToName(ip));
+        if (holder?.spec.owner.uid === req.owner.uid && holder.spec.subnetId === subnetId)
+          return this.finish(holder, req);
         lost.add(ip);
         this.ctx.logger.debug(
           { subnet: cidr, ip, pod: req.name },

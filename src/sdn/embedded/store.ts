@@ -2,7 +2,7 @@
 // this process's own writes laid over them), writes through the API. Everything the backend
 // knows about the world goes through here.
 import { isConflict, isNotFound } from "../../kube/errors.ts";
-import type { SharedInformer } from "../../kube/informer.ts";
+import type { EventHandler, SharedInformer } from "../../kube/informer.ts";
 import type { InformerScope, SharedInformerFactory } from "../../kube/informer-factory.ts";
 import type { KubeObject } from "../../kube/objects.ts";
 import type { ApiResource } from "../../kube/resource.ts";
@@ -132,6 +132,11 @@ export class EmbeddedStore {
 
   onChange(listener: () => void): void {
     this.listeners.add(listener);
+  }
+
+  /** Hears about every object of `kind` the informer adds, updates or deletes (whoever wrote it). */
+  addHandler<K extends EmbeddedKind>(kind: K, handler: EventHandler<CrOf[K]>): void {
+    this.detach.push(this.informers.get(kind)!.addEventHandler(handler as EventHandler<KubeObject>));
   }
 
   get<K extends EmbeddedKind>(kind: K, key: string): CrOf[K] | undefined {

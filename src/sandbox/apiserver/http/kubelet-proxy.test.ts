@@ -10,18 +10,18 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { pino } from "pino";
 import type { RuntimeService } from "../../../cri/types.ts";
-import { ensureKubeletCert } from "../../../kubelet/server/cert.ts";
-import { formatCriLogLine } from "../../../kubelet/server/cri-log.ts";
-import { type KubeletServer, startKubeletServer } from "../../../kubelet/server/server.ts";
+import { VIRTUAL_NODE_LABEL } from "../../controllers/virtual-nodes.ts";
+import { ensureKubeletCert } from "../../kubelet/server/cert.ts";
+import { formatCriLogLine } from "../../kubelet/server/cri-log.ts";
+import { type KubeletServer, startKubeletServer } from "../../kubelet/server/server.ts";
 import {
   type FakeStreamingServer,
   rawUpgrade,
   readBytes,
   readToEnd,
   startFakeStreamingServer,
-} from "../../../kubelet/server/testing.ts";
-import type { KubeletPod } from "../../../kubelet/server/types.ts";
-import { VIRTUAL_NODE_LABEL } from "../../controllers/virtual-nodes.ts";
+} from "../../kubelet/server/testing.ts";
+import type { KubeletPod } from "../../kubelet/server/types.ts";
 import { ensurePki } from "../../pki.ts";
 import type { ApiError } from "../errors.ts";
 import { kubeletEndpoint, kubeletPath, kubeletStreamerFor, resolveContainer } from "./kubelet-proxy.ts";

@@ -6,8 +6,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { request } from "node:https";
 import type { Duplex } from "node:stream";
-import { forwardUpgrade } from "../../../kubelet/server/upgrade-forward.ts";
 import { VIRTUAL_NODE_LABEL } from "../../controllers/virtual-nodes.ts";
+import { forwardUpgrade } from "../../kubelet/server/upgrade-forward.ts";
 import { ApiError, errBadRequest, errMethodNotAllowed, type StatusReason } from "../errors.ts";
 import type { PodStreamer } from "./subresources.ts";
 

@@ -18,15 +18,8 @@ import {
   sendRaw,
   warningHeaders,
 } from "./io.ts";
+import type { ResourceRequest } from "./routes.ts";
 import { handleSubresource, type SubresourceDeps } from "./subresources.ts";
-
-export interface ResourceRequest {
-  def: ResourceDef;
-  namespace: string;
-  name: string;
-  subresource: string;
-  query: URLSearchParams;
-}
 
 type Output = { kind: "json" } | { kind: "table"; includeObject: "None" | "Metadata" | "Object" };
 

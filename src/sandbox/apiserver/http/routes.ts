@@ -13,6 +13,15 @@ export type Route =
   | { kind: "unknown-resource"; group: string; version: string; plural: string }
   | { kind: "none" };
 
+/** A request for one resource (collection or item, maybe a subresource), as the handlers see it. */
+export interface ResourceRequest {
+  def: ResourceDef;
+  namespace: string;
+  name: string;
+  subresource: string;
+  query: URLSearchParams;
+}
+
 export function route(registry: Registry, pathname: string): Route {
   const parts = pathname.split("/").filter(Boolean).map(decodeURIComponent);
   let group: string;

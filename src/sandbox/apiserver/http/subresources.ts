@@ -8,7 +8,7 @@ import { ApiError, errBadRequest, errConflict, errMethodNotAllowed } from "../er
 import { applyPatch } from "../patch/index.ts";
 import type { Rest } from "../rest.ts";
 import { decodeObjectBody, readBody, sendJson } from "./io.ts";
-import type { ResourceRequest } from "./resource-handler.ts";
+import type { ResourceRequest } from "./routes.ts";
 
 /** Serves log/exec/attach/portforward for pods on one kind of node (real or virtual). */
 export interface PodStreamer {

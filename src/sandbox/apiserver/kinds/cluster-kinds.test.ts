@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { strategies } from "./index.ts";
-import { created, createErrors, updateErrors } from "./test-support.ts";
+import { created, createErrors, updateErrors } from "./testing.ts";
 
 const namespaces = strategies["/namespaces"];
 const nodes = strategies["/nodes"];

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { strategies } from "./index.ts";
 import { prepareJobForCreate } from "./jobs.ts";
-import { created, createErrors, updateErrors } from "./test-support.ts";
+import { created, createErrors, updateErrors } from "./testing.ts";
 
 const jobs = strategies["batch/jobs"];
 const UID = "8f1e6f9b-1c7d-4c40-9c43-4f1a0d1e2b3c";

@@ -7,7 +7,7 @@ import {
   validateObjectMeta,
   validateObjectMetaUpdate,
 } from "./meta.ts";
-import { asText } from "./test-support.ts";
+import { asText } from "./testing.ts";
 
 const subdomain = { namespaced: true, nameValidator: dns1123Subdomain };
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fallbackStrategy, strategies, strategyFor } from "./index.ts";
-import { created, createErrors, updateErrors } from "./test-support.ts";
+import { created, createErrors, updateErrors } from "./testing.ts";
 
 const meta = (name: string) => ({ name, namespace: "default" });
 

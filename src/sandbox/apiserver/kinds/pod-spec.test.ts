@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { strategies } from "./index.ts";
-import { createErrors } from "./test-support.ts";
+import { createErrors } from "./testing.ts";
 
 const pods = strategies["/pods"];
 const withContainer = (container: object, extra: object = {}) => ({

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { errInvalid } from "../errors.ts";
 import { strategies } from "./index.ts";
 import { validatePodStatusUpdate } from "./pods.ts";
-import { asText, created, createErrors, updateErrors } from "./test-support.ts";
+import { asText, created, createErrors, updateErrors } from "./testing.ts";
 
 const pods = strategies["/pods"];
 

@@ -1,0 +1,115 @@
+// The Service reconciler, one scenario per test: objects in, one sync, the recorded actions out.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { SdnError } from "../sdn/backend.ts";
+import { ControllerFixture } from "./testing.ts";
+
+function annotations(f: ControllerFixture, name: string): Record<string, string> {
+  return f.services.get(`default/${name}`)!.metadata.annotations ?? {};
+}
+
+async function fixture(): Promise<ControllerFixture> {
+  const f = new ControllerFixture();
+  await f.clusterNetworks();
+  return f;
+}
+
+test("a Service gets a load balancer at its ClusterIP, its annotations, and no finalizer", async () => {
+  const f = await fixture();
+  f.service("demo", { clusterIP: "10.0.0.5" });
+  await f.serviceReconciler.sync("default/demo");
+  const { backend, api, events } = f.take();
+  assert.deepEqual(backend, ["ensureLoadBalancer default/demo 10.0.0.5 80:[]"]);
+  assert.equal(api.length, 1);
+  assert.doesNotMatch(api[0], /finalizers/);
+  assert.deepEqual(Object.keys(annotations(f, "demo")).sort(), ["raven.io/lb-pool", "raven.io/lb-vip"]);
+  assert.deepEqual(events, []);
+});
+
+test("an external IP another Service holds is an Event on this one; its VIP, members and annotations are still written", async () => {
+  const f = await fixture();
+  f.service("first", { clusterIP: "10.0.0.5", externalIPs: ["172.16.0.9"] });
+  await f.serviceReconciler.sync("default/first");
+  f.take();
+  f.service("second", { clusterIP: "10.0.0.6", externalIPs: ["172.16.0.9"], type: "LoadBalancer" });
+  await assert.rejects(
+    f.serviceReconciler.sync("default/second"),
+    (e: unknown) => e instanceof SdnError && e.reason === "IpInUse",
+    "the sync fails, so the missing part is retried",
+  );
+  const { backend, api, events } = f.take();
+  assert.deepEqual(backend, [
+    "ensureLoadBalancer default/second 10.0.0.6 80:[]",
+    "ensureFloatingIp default/second load-balancer 172.16.0.2",
+  ]);
+  assert.deepEqual(events, [
+    "Warning ExternalIPInUse default/second: external IP 172.16.0.9 is already a floating IP of another Service; will retry",
+  ]);
+  assert.ok(annotations(f, "second")["raven.io/lb-vip"], "the VIP annotation is written");
+  assert.equal(
+    annotations(f, "second")["raven.io/floating-ip"],
+    undefined,
+    "no floating IP it does not have",
+  );
+  assert.ok(
+    api.some((a) => a.startsWith("patch services/status default/second")),
+    "the ingress is written",
+  );
+  assert.deepEqual(f.services.get("default/second")!.status?.loadBalancer?.ingress, [
+    { ip: "172.16.0.2", ipMode: "VIP" },
+  ]);
+});
+
+test("an empty floating IP pool is an Event; everything else is still written", async () => {
+  const f = new ControllerFixture({ config: { externalCidr: "172.16.0.0/30" } });
+  await f.clusterNetworks();
+  f.service("a", { clusterIP: "10.0.0.5", type: "LoadBalancer" });
+  await f.serviceReconciler.sync("default/a");
+  f.service("b", { clusterIP: "10.0.0.6", type: "LoadBalancer" });
+  f.take();
+  await assert.rejects(
+    f.serviceReconciler.sync("default/b"),
+    (e: unknown) => e instanceof SdnError && e.reason === "PoolExhausted",
+  );
+  const { events } = f.take();
+  assert.deepEqual(events, [
+    "Warning FloatingIPPoolExhausted default/b: no free address left in 172.16.0.0/30; will retry",
+  ]);
+  assert.ok(annotations(f, "b")["raven.io/lb-vip"]);
+});
+
+test("the LoadBalancer pool never hands out an address another Service lists in externalIPs", async () => {
+  const f = await fixture();
+  // "named" asks for .2 by name but has not been synced yet (or its claim failed).
+  f.service("named", { clusterIP: "10.0.0.5", externalIPs: ["172.16.0.2"] });
+  f.service("lb", { clusterIP: "10.0.0.6", type: "LoadBalancer" });
+  await f.serviceReconciler.sync("default/lb");
+  await f.serviceReconciler.sync("default/named");
+  const { backend, events } = f.take();
+  assert.deepEqual(backend, [
+    "ensureLoadBalancer default/lb 10.0.0.6 80:[]",
+    "ensureFloatingIp default/lb load-balancer 172.16.0.3",
+    "ensureLoadBalancer default/named 10.0.0.5 80:[]",
+    "ensureFloatingIp default/named external-ip 172.16.0.2",
+  ]);
+  assert.deepEqual(events, []);
+});
+
+test("non-canonical external IPs are ignored with a Warning naming the field; a canonicalizable one is used", async () => {
+  const f = await fixture();
+  f.service("demo", { clusterIP: "10.0.0.5", externalIPs: ["172.16.0.009", " 172.16.0.7", "10.1.1.1"] });
+  await f.serviceReconciler.sync("default/demo");
+  const { backend, events } = f.take();
+  assert.deepEqual(backend.at(-1), "ensureFloatingIp default/demo external-ip 172.16.0.7");
+  assert.deepEqual(events, [
+    'Warning ExternalIPIgnored default/demo: spec.externalIPs[0] 172.16.0.009 ignored: "172.16.0.009" has leading zeros, which tools read differently (octal or decimal); write 172.16.0.9',
+    "Warning ExternalIPIgnored default/demo: spec.externalIPs[2] 10.1.1.1 ignored: it is outside the external subnet 172.16.0.0/24",
+  ]);
+});
+
+test("a Service's legacy finalizer is removed", async () => {
+  const f = await fixture();
+  f.service("old", { clusterIP: "10.0.0.5" }, { finalizers: ["raven.io/lb-cleanup"] });
+  await f.serviceReconciler.sync("default/old");
+  assert.deepEqual(f.services.get("default/old")!.metadata.finalizers, []);
+});

@@ -1,0 +1,141 @@
+// Starting one real node of the sandbox: its network (netns on the underlay), CNI config,
+// containerd (a supervised component run inside the netns with `nsenter --net`, so it keeps the
+// host's mount namespace), the sandbox images imported into it, and the kubelet (also supervised,
+// also in the netns) once the API server is up. Stopping is the reverse; on `down` every pod is
+// stopped and removed through CRI first so CNI DEL runs for each.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { type Command, Component } from "./component.ts";
+import { kubeconfigYaml, type SandboxConfig } from "./config.ts";
+import type { BuiltImage } from "./images/build.ts";
+import { SANDBOX_IMAGE } from "./images/catalog.ts";
+import { importImages } from "./images/import.ts";
+import { removeAllPods } from "./node/cleanup.ts";
+import { writeCniConfig } from "./node/cni-config.ts";
+import { waitContainerdReady, writeContainerdConfig } from "./node/containerd.ts";
+import { type NodeLayout, nodeLayout } from "./node/layout.ts";
+import { ensureNodeNetwork } from "./node/network.ts";
+
+/** The layouts of the sandbox's real nodes (1..cfg.nodes). */
+export function nodeLayouts(cfg: SandboxConfig): NodeLayout[] {
+  const plan = { instanceId: cfg.instanceId, nodeCidr: cfg.nodeCidr, nodePodCidr: cfg.nodePodCidr };
+  return Array.from({ length: cfg.nodes }, (_, i) => nodeLayout(cfg.dir, plan, i + 1));
+}
+
+/** Where a node's kubelet finds the API server: the underlay gateway, with the kubelet identity. */
+export const kubeletKubeconfig = (node: NodeLayout): string => join(node.root, "kubelet.kubeconfig");
+
+export function writeKubeletKubeconfig(cfg: SandboxConfig, node: NodeLayout, caFile: string): string {
+  mkdirSync(node.root, { recursive: true });
+  const file = kubeletKubeconfig(node);
+  writeFileSync(
+    file,
+    kubeconfigYaml(cfg, "kubelet", caFile, `https://${node.gatewayIp}:${cfg.apiserverPort}`),
+    { mode: 0o600 },
+  );
+  return file;
+}
+
+export function containerdCommand(node: NodeLayout): Command {
+  return {
+    cmd: "nsenter",
+    args: [`--net=${node.netnsPath}`, "containerd", "--config", node.containerdConfig],
+  };
+}
+
+/** `raven sandbox kubelet` inside the node's netns; `raven` is the given Node + main.ts argv. */
+export function kubeletCommand(
+  cfg: SandboxConfig,
+  node: NodeLayout,
+  raven: (args: string[]) => Command,
+): Command {
+  const r = raven(["sandbox", "kubelet", "--dir", cfg.dir, "--node", node.name]);
+  return { cmd: "nsenter", args: [`--net=${node.netnsPath}`, r.cmd, ...r.args] };
+}
+
+export interface NodeDeps {
+  cfg: SandboxConfig;
+  all: NodeLayout[];
+  caFile: string;
+  logsDir: string;
+  log: Logger;
+  /** The sandbox's images, built once per `up` and shared by every node. */
+  images: Promise<BuiltImage[]>;
+  raven: (args: string[]) => Command;
+}
+
+/** A running node: its two supervised daemons. */
+export class RunningNode {
+  readonly layout: NodeLayout;
+  readonly containerd: Component;
+  readonly kubelet: Component;
+  private readonly log: Logger;
+
+  constructor(layout: NodeLayout, deps: NodeDeps) {
+    this.layout = layout;
+    this.log = deps.log;
+    this.containerd = new Component(
+      `containerd-${layout.name}`,
+      containerdCommand(layout),
+      join(deps.logsDir, `containerd-${layout.name}.log`),
+      deps.log,
+    );
+    this.kubelet = new Component(
+      `kubelet-${layout.name}`,
+      kubeletCommand(deps.cfg, layout, deps.raven),
+      join(deps.logsDir, `kubelet-${layout.name}.log`),
+      deps.log,
+    );
+  }
+
+  /**
+   * Network, CNI config, containerd ready, images imported: everything that does not need the
+   * API server, so it runs while etcd and the API server start.
+   */
+  async prepare(deps: NodeDeps): Promise<void> {
+    const t0 = Date.now();
+    const node = this.layout;
+    await ensureNodeNetwork(node, deps.all, deps.cfg);
+    writeCniConfig(node);
+    writeKubeletKubeconfig(deps.cfg, node, deps.caFile);
+    for (const d of [node.podLogsDir, node.podsDir, node.kubeletDir, node.manifestsDir])
+      mkdirSync(d, { recursive: true });
+    await writeContainerdConfig(node, { sandboxImage: SANDBOX_IMAGE });
+    const tNet = Date.now();
+    this.containerd.start();
+    const logFile = join(deps.logsDir, `containerd-${node.name}.log`);
+    await waitContainerdReady(node, { child: this.containerd.child, logFile, timeoutMs: 30_000 });
+    const tCtd = Date.now();
+    const imported = await importImages(node.containerdSocket, await deps.images);
+    this.log.info(
+      {
+        node: node.name,
+        networkMs: tNet - t0,
+        containerdMs: tCtd - tNet,
+        imagesMs: Date.now() - tCtd,
+        imported: imported.imported.length,
+      },
+      "node prepared",
+    );
+  }
+
+  startKubelet(): void {
+    this.kubelet.start();
+  }
+
+  /** Kubelet first (so nothing recreates pods), then optionally every pod via CRI, then containerd. */
+  async stop(opts: { removePods: boolean }): Promise<void> {
+    await this.kubelet.stop();
+    if (opts.removePods && this.containerd.alive) {
+      try {
+        const n = await removeAllPods(this.layout.containerdSocket, 60_000);
+        if (n) this.log.info({ node: this.layout.name, pods: n }, "removed pods through CRI");
+      } catch (err) {
+        // `down` removes what is left by force; CNI DEL just does not run for those pods.
+        this.log.warn({ node: this.layout.name, err }, "could not remove pods through CRI");
+      }
+    }
+    await this.containerd.stop();
+  }
+}
