@@ -76,6 +76,10 @@ export function controllerCommand(): Command {
     .option("--identity <id>", "this replica's identity in the Lease (default: host_pid)")
     .option("--lease-duration <seconds>", "leader lease duration", positive, 15)
     .option("--listen <host:port>", "address for /healthz, /readyz and /metrics", "127.0.0.1:9464")
+    .option(
+      "--uninstall",
+      "instead of running: release everything Raven owns (floating IPs, load balancers, ports, networks) and remove its annotations and finalizers, then exit; stop the controller Deployment first",
+    )
     .action(async (o) => {
       const { runControllerCommand } = await import("../controller/main.ts");
       await runControllerCommand(o);

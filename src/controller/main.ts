@@ -25,6 +25,7 @@ export interface ControllerCommandOptions {
   identity?: string;
   leaseDuration: number;
   listen: string;
+  uninstall?: boolean;
 }
 
 export async function runControllerCommand(o: ControllerCommandOptions): Promise<void> {
@@ -79,7 +80,16 @@ export async function runControllerCommand(o: ControllerCommandOptions): Promise
               retryPeriodMs: Math.max(500, Math.round((o.leaseDuration * 1000) / 7.5)),
             }
           : undefined,
-        listen: o.listen,
+        listen: o.uninstall ? "" : o.listen,
+        uninstall: o.uninstall
+          ? {
+              leaseWaitMs: 3 * o.leaseDuration * 1000,
+              onDone: (r) =>
+                process.stdout.write(
+                  `raven uninstalled: released ${r.floatingIps} floating IPs, ${r.loadBalancers} load balancers, ${r.ports} ports, ${r.networks} networks; cleaned ${r.objectsCleaned} pods, Services and namespaces\n`,
+                ),
+            }
+          : undefined,
         log,
       },
       abort.signal,

@@ -25,6 +25,7 @@ import { removeOrphans } from "./orphans.ts";
 import { trimPod } from "./pod-cache.ts";
 import { PodReconciler } from "./pods.ts";
 import { SERVICE_NAME_LABEL, ServiceReconciler } from "./services.ts";
+import { type UninstallReport, uninstall } from "./uninstall.ts";
 
 export interface ControllerOptions {
   kubeconfig: KubeConfigSource;
@@ -48,6 +49,12 @@ export interface ControllerOptions {
   /** host:port for /healthz, /readyz and /metrics ("" = none). */
   listen: string;
   orphanResyncMs?: number;
+  /**
+   * Instead of reconciling: release everything Raven owns and take its marks off the cluster
+   * (uninstall.ts), as leader (waiting up to this long for the lease: a running replica must be
+   * stopped first), then return.
+   */
+  uninstall?: { leaseWaitMs: number; onDone?: (report: UninstallReport) => void };
   log: Logger;
 }
 
@@ -112,14 +119,25 @@ export async function runController(opts: ControllerOptions, signal: AbortSignal
     if (!synced || !backendReady) return;
     ready = true;
     log.info("caches synced");
+    const work = (leadSignal: AbortSignal) =>
+      opts.uninstall
+        ? uninstall(deps).then((r) => opts.uninstall?.onDone?.(r))
+        : lead(deps, informers, leadSignal, opts.orphanResyncMs ?? RESYNC_MS);
     if (!opts.leaderElection) {
-      await lead(deps, informers, signal, opts.orphanResyncMs ?? RESYNC_MS);
+      await work(signal);
       return;
     }
     const le = opts.leaderElection;
     let led = false;
     let leadFailure: Error | undefined;
+    let done = false;
     const stepDown = new AbortController();
+    // An uninstall is one job: it gives up if no lease comes, and ends once done.
+    const leaseWait = opts.uninstall
+      ? setTimeout(() => {
+          if (!led) stepDown.abort();
+        }, opts.uninstall.leaseWaitMs)
+      : undefined;
     const electionSignal = AbortSignal.any([signal, stepDown.signal]);
     const elector: LeaderElector = new LeaderElector({
       // The lease is written past the fence: renewing it is how the fence opens again.
@@ -139,7 +157,11 @@ export async function runController(opts: ControllerOptions, signal: AbortSignal
         log.info({ identity }, "started leading");
         client.setWriteFence(leaderFence(elector, leadSignal));
         try {
-          await lead(deps, informers, leadSignal, opts.orphanResyncMs ?? RESYNC_MS);
+          await work(leadSignal);
+          if (opts.uninstall) {
+            done = true;
+            stepDown.abort();
+          }
         } catch (err) {
           // A leader that cannot work must not keep the lease: give it up and exit.
           leadFailure = err as Error;
@@ -152,8 +174,15 @@ export async function runController(opts: ControllerOptions, signal: AbortSignal
       },
     });
     await elector.run(electionSignal);
+    clearTimeout(leaseWait);
     if (leadFailure) throw leadFailure;
-    if (led && !signal.aborted) throw new Error("lost the leader lease");
+    if (opts.uninstall && !done && !signal.aborted)
+      throw new Error(
+        led
+          ? "lost the leader lease during the uninstall; run it again"
+          : `the lease ${le.namespace}/${le.name} is held by ${elector.getLeader() || "another replica"}: stop raven-controller first (e.g. kubectl -n ${le.namespace} scale deployment raven-controller --replicas=0)`,
+      );
+    if (led && !signal.aborted && !opts.uninstall) throw new Error("lost the leader lease");
   } finally {
     await recorder.close();
     await backend.stop();
