@@ -1,8 +1,10 @@
 // Two raven-controller replicas behind the Lease kube-system/raven-controller: only the leader
 // acts; SIGKILL on the leader hands over once the lease has run out (and not before), SIGTERM
 // releases the lease so the standby takes over at once. Pods created while nobody leads still
-// get their ports.
+// get their ports. A leader frozen past its lease (SIGSTOP) writes nothing when it wakes.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { isNotFound } from "../src/kube/errors.ts";
 import type { KubeObject } from "../src/kube/objects.ts";
@@ -23,7 +25,7 @@ const replicaArgs = (identity: string) => ["--identity", identity, "--lease-dura
 const startedLeading = (l: LogLine) => l.msg === "started leading";
 
 before(async () => {
-  sb = await startSandbox({ virtualNodes: 1, backend: "embedded", ravenController: false });
+  sb = await startSandbox({ virtualNodes: 1, backend: "embedded", ravenController: false, audit: true });
 });
 after(async () => {
   await stopAll();
@@ -231,5 +233,67 @@ test("SIGTERM on the leader releases the lease: a new replica takes over at once
   );
   await createPod("after-term");
   await portOf("after-term");
+  assert.equal(metricSum(await next.metrics(), "raven_leader"), 1);
+  leader = next;
+});
+
+test("a leader frozen (SIGSTOP) past its lease writes nothing when it wakes: it drops its work and exits; no pod gets two ports", async () => {
+  const frozenId = `raven-${leader.name}`;
+  const next = startRaven(sb, "d", replicaArgs("raven-d"));
+  await ready(next);
+  await next.waitForLog(
+    (l) => l.msg === "leader is now" && l.leader === frozenId,
+    30_000,
+    "d seeing the leader",
+  );
+  // A burst of work; the leader freezes in the middle of it (what it has not seen yet waits in
+  // its watch connections, and reaches it when it wakes).
+  const burst = Array.from({ length: 30 }, (_, i) => `burst-${i}`);
+  const creating = burst.map(createPod);
+  await Promise.all(creating.slice(0, 5));
+  process.kill(leader.pid, "SIGSTOP");
+  await Promise.all(creating);
+  const frozenAt = Date.now();
+  let wokeAt = 0;
+  try {
+    await next.waitForLog(startedLeading, LEASE_MS + TAKEOVER_MARGIN_MS + 20_000, "d's 'started leading'");
+    for (const n of burst) await portOf(n);
+  } finally {
+    wokeAt = Date.now();
+    process.kill(leader.pid, "SIGCONT");
+  }
+  console.log(`leader frozen for ${wokeAt - frozenAt} ms (lease ${LEASE_MS} ms)`);
+  // It notices it lost the lease, drops what it had queued, and exits.
+  await leader.waitForLog((l) => l.msg === "stopped leading", 30_000, "the woken leader stepping down");
+  const exit = await leader.exited;
+  assert.notEqual(exit.code, 0, "it exits (to restart clean)");
+  const ended = leader.lines.find((l) => l.msg.startsWith("leadership ended"));
+  const refused = leader.lines.filter((l) => JSON.stringify(l).includes("not writing")).length;
+  console.log(
+    `the woken leader dropped ${ended?.dropped} queued keys; ${refused} log lines show writes it refused`,
+  );
+  const woken = ["woken-1", "woken-2"];
+  await Promise.all(woken.map(createPod));
+  for (const n of [...burst, ...woken]) await portOf(n);
+
+  const writes = readFileSync(join(sb.dir, "logs", "audit.log"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l))
+    .filter(
+      (e) =>
+        e.userAgent === `raven-controller/${frozenId}` &&
+        !["get", "list", "watch"].includes(e.verb) &&
+        e.resource !== "leases",
+    );
+  assert.ok(
+    writes.some((e) => Date.parse(e.ts) < frozenAt),
+    "the audit log shows the leader's writes from before it froze",
+  );
+  assert.deepEqual(
+    writes.filter((e) => Date.parse(e.ts) >= wokeAt),
+    [],
+    "nothing but the lease was written by the woken leader",
+  );
   assert.equal(metricSum(await next.metrics(), "raven_leader"), 1);
 });

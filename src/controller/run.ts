@@ -288,7 +288,9 @@ async function lead(
     );
   // Leadership ended: keys still queued are dropped, not handed out (another replica may lead).
   const stop = () => {
+    const dropped = Object.values(queues).reduce((n, q) => n + q.len(), 0);
     for (const q of Object.values(queues)) q.shutDownNow();
+    d.log.info({ dropped }, "leadership ended: queued keys dropped, in-flight writes aborted");
   };
   signal.addEventListener("abort", stop, { once: true });
   try {

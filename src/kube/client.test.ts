@@ -532,3 +532,20 @@ test("a write fence: writes are refused before they are sent, reads pass, in-fli
     "the refused writes never reached the server",
   );
 });
+
+test("the fence is checked again as the write goes onto the connection (a process frozen in between must not send it)", async () => {
+  let checks = 0;
+  const seenByServer = await withClient(echo, async (c) => {
+    c.setWriteFence({
+      signal: new AbortController().signal,
+      // The first check (when the request is made) passes; by the time it is written, it fails.
+      check: () => {
+        if (++checks % 2 === 0) throw new Error("lease ran out meanwhile");
+      },
+    });
+    const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "a", namespace: "ns" } };
+    await assert.rejects(c.create(PODS, pod), /lease ran out meanwhile/);
+  });
+  assert.equal(checks, 2);
+  assert.deepEqual(seenByServer, [], "nothing reached the server");
+});

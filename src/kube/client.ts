@@ -85,6 +85,8 @@ export class KubeClient {
   private readonly origin: string;
   private readonly basePath: string;
   private readonly agent: Agent;
+  /** The agent with the write fence applied at the last moment: as a request goes onto the socket. */
+  private readonly dispatcher: Dispatcher;
   private readonly headers: ClientConfig["headers"];
   private readonly timeoutMs: number;
   private readonly userAgent: string;
@@ -113,6 +115,36 @@ export class KubeClient {
           servername: config.servername,
         },
       });
+    this.dispatcher = this.agent.compose(this.fenceInterceptor());
+  }
+
+  /**
+   * Checks the fence when a write is about to be written to its connection. A check when the
+   * request is made is not enough: a process frozen (SIGSTOP) between the two would write,
+   * when it wakes, a request it checked before.
+   */
+  private fenceInterceptor(): Dispatcher.DispatcherComposeInterceptor {
+    return (dispatch) => (opts, handler) => {
+      const fence = opts.method === "GET" ? undefined : this.fence;
+      if (!fence) return dispatch(opts, handler);
+      return dispatch(opts, {
+        onRequestStart(controller, context) {
+          handler.onRequestStart?.(controller, context);
+          try {
+            fence.check();
+          } catch (err) {
+            controller.abort(err as Error);
+          }
+        },
+        onRequestUpgrade: (controller, statusCode, headers, socket) =>
+          handler.onRequestUpgrade?.(controller, statusCode, headers, socket),
+        onResponseStart: (controller, statusCode, headers, statusMessage) =>
+          handler.onResponseStart?.(controller, statusCode, headers, statusMessage),
+        onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
+        onResponseEnd: (controller, trailers) => handler.onResponseEnd?.(controller, trailers),
+        onResponseError: (controller, err) => handler.onResponseError?.(controller, err),
+      });
+    };
   }
 
   /**
@@ -291,7 +323,7 @@ export class KubeClient {
     const bodyTimeout = opts.timeoutSeconds ? (opts.timeoutSeconds + 60) * 1000 : 0;
     let response: Dispatcher.ResponseData;
     try {
-      response = await this.agent.request({
+      response = await this.dispatcher.request({
         origin: this.origin,
         path: this.basePath + path,
         method: "GET",
@@ -376,7 +408,7 @@ export class KubeClient {
     let response: Dispatcher.ResponseData;
     let text: string;
     try {
-      response = await this.agent.request({
+      response = await this.dispatcher.request({
         origin: this.origin,
         path: this.basePath + fullPath,
         method: method as Dispatcher.HttpMethod,

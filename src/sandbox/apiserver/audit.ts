@@ -4,7 +4,10 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import type { RequestInfo } from "./http/request-info.ts";
 
 export interface AuditEntry extends RequestInfo {
+  /** When the request arrived (RFC 3339 with milliseconds, upstream's requestReceivedTimestamp). */
+  ts: string;
   user: string;
+  userAgent: string;
   code: number;
 }
 

@@ -197,14 +197,21 @@ export class ApiServer {
     return isPublicPath(path) || this.auth.authenticate(req) !== undefined;
   }
 
-  private audit(req: IncomingMessage, url: URL, code: number): void {
+  private audit(req: IncomingMessage, url: URL, code: number, received: Date): void {
     if (!this.auditLog) return;
     const info = requestInfo(req.method ?? "GET", route(this.registry, url.pathname), url.searchParams);
     if (info)
-      this.auditLog.record({ user: this.auth.authenticate(req)?.name ?? "system:anonymous", code, ...info });
+      this.auditLog.record({
+        ts: received.toISOString(),
+        user: this.auth.authenticate(req)?.name ?? "system:anonymous",
+        userAgent: req.headers["user-agent"] ?? "",
+        code,
+        ...info,
+      });
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const received = new Date();
     const started = process.hrtime.bigint();
     const url = new URL(req.url ?? "/", "https://localhost");
     let resource = "";
@@ -220,7 +227,7 @@ export class ApiServer {
       }
     } finally {
       const verb = isWatch ? "WATCH" : (req.method ?? "GET");
-      this.audit(req, url, res.statusCode);
+      this.audit(req, url, res.statusCode, received);
       if (isWatch) {
         this.watchers.inc();
         res.once("close", () => this.watchers.dec());
