@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { EtcdClient, prefixEnd } from "../src/sandbox/etcd/client.ts";
 import { startEtcd } from "../src/sandbox/etcd/process.ts";
+import { ensureEtcdPki } from "../src/sandbox/pki.ts";
 import { freePort } from "../src/util/ports.ts";
 import { GatewayEtcdClient } from "./etcd-gateway-client.ts";
 import { markdownTable } from "./stats.ts";
@@ -142,11 +143,12 @@ const etcd = await startEtcd({
   logFile: join(dir, "etcd.log"),
   clientPort: await freePort(),
   peerPort: await freePort(),
+  pki: ensureEtcdPki(join(dir, "pki")),
 });
 const pid = etcd.child.pid!;
 const clients: Record<string, AnyClient> = {
-  gateway: new GatewayEtcdClient(etcd.endpoint),
-  grpc: new EtcdClient(etcd.endpoint),
+  gateway: new GatewayEtcdClient(etcd.endpoint, etcd.tls),
+  grpc: new EtcdClient(etcd.endpoint, { tls: etcd.tls }),
 };
 type Phase = "puts" | "txns" | "watch";
 const results: Record<string, Record<Phase, Measure[]>> = {};

@@ -2,6 +2,7 @@
 // sandbox's client before the native gRPC one (src/sandbox/etcd/client.ts); kept for etcd-client.bench.ts,
 // which compares the two. Keys and values are base64 on the wire; int64s are decimal strings;
 // zero values are omitted.
+import { readFileSync } from "node:fs";
 import { Agent, request } from "undici";
 import {
   type Compare,
@@ -52,9 +53,18 @@ export class GatewayEtcdClient {
   readonly endpoint: string;
   private readonly agent: Agent;
 
-  constructor(endpoint: string) {
+  constructor(endpoint: string, tls?: { caFile: string; certFile: string; keyFile: string }) {
     this.endpoint = endpoint.replace(/\/$/, "");
-    this.agent = new Agent({ connections: 64, pipelining: 1, keepAliveTimeout: 30_000 });
+    this.agent = new Agent({
+      connections: 64,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      connect: tls && {
+        ca: readFileSync(tls.caFile),
+        cert: readFileSync(tls.certFile),
+        key: readFileSync(tls.keyFile),
+      },
+    });
   }
 
   private async call(path: string, body: unknown): Promise<any> {

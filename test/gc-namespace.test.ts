@@ -19,6 +19,7 @@ import { GarbageCollector } from "../src/sandbox/controllers/garbage-collector.t
 import { NamespaceController } from "../src/sandbox/controllers/namespace.ts";
 import { ServiceAccountController } from "../src/sandbox/controllers/serviceaccount.ts";
 import { EtcdClient } from "../src/sandbox/etcd/client.ts";
+import { etcdClientTls } from "../src/sandbox/pki.ts";
 import { eventually, runControllers, type Sandbox, startSandbox } from "./support/sandbox.ts";
 
 const WIDGETS: ApiResource = { group: "example.com", version: "v1", plural: "widgets", namespaced: true };
@@ -274,7 +275,9 @@ test("a custom resource owned by a pod is collected when the pod goes", async ()
 
 async function etcdKeysOf(ns: string): Promise<string[]> {
   const cfg = JSON.parse(readFileSync(join(sb.dir, "config.json"), "utf8"));
-  const etcd = new EtcdClient(`http://127.0.0.1:${cfg.etcdClientPort}`);
+  const etcd = new EtcdClient(`https://127.0.0.1:${cfg.etcdClientPort}`, {
+    tls: etcdClientTls(join(sb.dir, "pki")),
+  });
   try {
     const { kvs } = await etcd.range("/registry/", { end: "/registry0", keysOnly: true });
     return kvs.map((kv) => kv.key.toString()).filter((k) => k.split("/").includes(ns));

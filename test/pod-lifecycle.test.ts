@@ -2,7 +2,8 @@
 // kubectl: multi-container pods (shared localhost and volumes, configMap/secret/hostPath,
 // env/args/workingDir), init containers, restart policies and phases, OOMKilled under a memory
 // limit, termination (grace period then SIGKILL, SIGTERM handled, forced deletion still
-// tearing the sandbox down) and static pods with their mirror pods. One sandbox; the tests
+// tearing the sandbox down), static pods with their mirror pods, a terminating pod keeping its
+// Raven port until its containers are gone, and the images' tools (wget, ip, nc). One sandbox; the tests
 // are independent and run concurrently.
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -13,6 +14,7 @@ import { isNotFound } from "../src/kube/errors.ts";
 import type { KubeObject } from "../src/kube/objects.ts";
 import { PODS } from "../src/kube/resource.ts";
 import { type NodeLayout, nodeLayout } from "../src/sandbox/node/layout.ts";
+import { PORTS } from "../src/sdn/embedded/resources.ts";
 import { eventually, type Sandbox, startSandbox } from "./support/sandbox.ts";
 
 const NS = "default";
@@ -23,7 +25,7 @@ describe("pod lifecycle on a real node", { timeout: 600_000, concurrency: true }
   let node: NodeLayout;
   let cri: CriClient;
   before(async () => {
-    sb = await startSandbox({ nodes: 1 });
+    sb = await startSandbox({ nodes: 1, backend: "embedded" });
     const cfg = JSON.parse(readFileSync(join(sb.dir, "config.json"), "utf8"));
     node = nodeLayout(cfg.dir, cfg, 1);
     cri = CriClient.connect(node.containerdSocket);
@@ -437,6 +439,78 @@ describe("pod lifecycle on a real node", { timeout: 600_000, concurrency: true }
       "involvedObject.name=ignores-term,reason=Killing",
     ]);
     assert.match(killing, /Stopping container app/);
+  });
+
+  it("a terminating pod keeps its Raven port until its containers are gone; pods created meanwhile get other addresses", async () => {
+    const portIp = (p: KubeObject | undefined) =>
+      p?.metadata.annotations?.["raven.io/port"]
+        ? JSON.parse(p.metadata.annotations["raven.io/port"]).fixed_ips[0].ip_address
+        : undefined;
+    const portsOf = async (uid: string) =>
+      (await sb.client.list(PORTS, { namespace: NS })).items.filter((p) => p.spec.owner.uid === uid);
+    await apply(
+      busybox(
+        "holds-port",
+        `trap "" TERM; while true; do sleep 1; done`,
+        {},
+        { terminationGracePeriodSeconds: 20 },
+      ),
+    );
+    const holder = await podWhere(
+      "holds-port",
+      (p) => portIp(p) && p.status?.phase === "Running",
+      "its port",
+    );
+    const ip = portIp(holder);
+    await ok(["delete", "pod", "holds-port", "--wait=false"]);
+    const meanwhile = ["during-grace-1", "during-grace-2", "during-grace-3"];
+    await apply(...meanwhile.map((n) => busybox(n, "sleep 3600")));
+    for (const n of meanwhile) {
+      const p = await podWhere(n, portIp, "its port");
+      assert.notEqual(portIp(p), ip, `${n} got another address than the terminating pod's ${ip}`);
+    }
+    const terminating = await getPod("holds-port");
+    assert.ok(terminating?.metadata.deletionTimestamp, "still terminating (it ignores SIGTERM, grace 20 s)");
+    assert.equal((await portsOf(holder.metadata.uid)).length, 1, "its port is still there");
+    assert.equal(portIp(terminating), ip, "and still its annotation");
+    await gone("holds-port", 90_000);
+    // Gone with its containers: its port is released (and nobody else holds its address).
+    await eventually(
+      async () => (await portsOf(holder.metadata.uid)).length === 0,
+      30_000,
+      "its port released",
+    );
+    const holders = (await sb.client.list(PORTS, { namespace: NS })).items.filter(
+      (p) => p.spec.ipAddress === ip,
+    );
+    assert.deepEqual(holders, [], `${ip} is free`);
+    await ok(["delete", "pod", ...meanwhile, "--wait=false"]);
+  });
+
+  it("the images' tools work in pods: busybox wget (also with -T, which crashed Debian's), ip, nc", async () => {
+    await apply(busybox("tools", "sleep 3600"), {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "tools-web", namespace: NS },
+      spec: { containers: [{ name: "web", image: "nginx" }] },
+    });
+    const [tools, web] = [await running("tools"), await running("tools-web")];
+    const sh = (script: string) => ok(["exec", "tools", "--", "sh", "-c", script]);
+    const ip = web.status.podIP;
+    assert.match(await sh(`wget -q -O- http://${ip}/`), /Welcome to nginx!/);
+    // Debian 12's busybox-static crashed on -T (SIGSEGV, exit 139); the image's is patched.
+    assert.match(await sh(`wget -q -T 5 -O- http://${ip}/`), /Welcome to nginx!/);
+    assert.match(
+      await ok(["exec", "tools", "--", "wget", "-q", "-T", "2", "-O-", `http://${ip}/`]),
+      /Welcome/,
+    );
+    assert.match(
+      await sh("ip -4 addr show eth0"),
+      new RegExp(`inet ${tools.status.podIP.replace(/\./g, "\\.")}/`),
+    );
+    assert.match(await sh("ip route"), /default via/);
+    assert.match(await sh(`printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 ${ip} 80`), /HTTP\/1\.1 200 OK/);
+    await ok(["delete", "pod", "tools", "tools-web", "--wait=false"]);
   });
 
   it("a container that handles SIGTERM exits at once (exit 0), long before its grace period", async () => {

@@ -43,6 +43,8 @@ export interface GrpcClientOptions {
    * Default: HTTP/2's 64 KiB.
    */
   receiveWindowBytes?: number;
+  /** For an https:// target: the CA to trust and the client certificate to present. */
+  tls?: { ca: Buffer | string; cert?: Buffer | string; key?: Buffer | string };
 }
 
 /** gRPC's mapping of HTTP statuses that are not 200 to status codes. */
@@ -216,13 +218,14 @@ export interface GrpcStream {
 }
 
 export class GrpcClient {
-  /** "http://host:port" (TCP, h2c) or the path of a unix socket. */
+  /** "http://host:port" (TCP, h2c), "https://host:port" (TLS) or the path of a unix socket. */
   readonly target: string;
   private readonly defaultTimeoutMs: number;
   private readonly maxMessageBytes: number;
   private readonly userAgent: string | undefined;
   private readonly makeError: GrpcErrorFactory;
   private readonly receiveWindowBytes: number | undefined;
+  private readonly tls: GrpcClientOptions["tls"];
   private session: http2.ClientHttp2Session | undefined;
   /** Open streaming calls: while there are any, the session keeps the process alive. */
   private openStreams = 0;
@@ -235,10 +238,11 @@ export class GrpcClient {
     this.userAgent = opts.userAgent;
     this.makeError = opts.makeError ?? ((m, c, msg) => new GrpcError(m, c, msg));
     this.receiveWindowBytes = opts.receiveWindowBytes;
+    this.tls = opts.tls;
   }
 
   private get isTcp(): boolean {
-    return this.target.startsWith("http://");
+    return this.target.startsWith("http://") || this.target.startsWith("https://");
   }
 
   private getSession(): http2.ClientHttp2Session {
@@ -250,6 +254,7 @@ export class GrpcClient {
       // under a burst of large responses.
       maxSessionMemory: 256,
       ...(window ? { settings: { initialWindowSize: window } } : {}),
+      ...(this.tls ? { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key } : {}),
     };
     const session = this.isTcp
       ? http2.connect(this.target, options)

@@ -109,3 +109,14 @@ export const CRDS: ApiResource = {
   plural: "customresourcedefinitions",
   namespaced: false,
 };
+
+const rbac = (plural: string, namespaced: boolean): ApiResource => ({
+  group: "rbac.authorization.k8s.io",
+  version: "v1",
+  plural,
+  namespaced,
+});
+export const ROLES = rbac("roles", true);
+export const ROLEBINDINGS = rbac("rolebindings", true);
+export const CLUSTERROLES = rbac("clusterroles", false);
+export const CLUSTERROLEBINDINGS = rbac("clusterrolebindings", false);

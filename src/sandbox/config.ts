@@ -57,13 +57,14 @@ export const paths = (dir: string) => ({
 const IDENTITIES: Record<string, { user: string; groups: string[] }> = {
   admin: { user: "admin", groups: ["system:masters"] },
   "controller-manager": { user: "system:kube-controller-manager", groups: [] },
+  // Service accounts carry the groups a real cluster gives them.
   "raven-controller": {
     user: "system:serviceaccount:kube-system:raven-controller",
-    groups: ["system:serviceaccounts"],
+    groups: ["system:serviceaccounts", "system:serviceaccounts:kube-system"],
   },
   "raven-agent": {
     user: "system:serviceaccount:kube-system:raven-agent",
-    groups: ["system:serviceaccounts"],
+    groups: ["system:serviceaccounts", "system:serviceaccounts:kube-system"],
   },
   kubelet: { user: "system:node", groups: ["system:nodes"] },
 };
@@ -97,8 +98,11 @@ export async function loadOrCreateConfig(
     ? JSON.parse(readFileSync(p.config, "utf8"))
     : {};
   const tokens = saved.tokens ?? {};
-  for (const [name, id] of Object.entries(IDENTITIES))
+  for (const [name, id] of Object.entries(IDENTITIES)) {
     tokens[name] ??= { token: randomBytes(24).toString("base64url"), user: id.user, groups: id.groups };
+    // Identities keep their token across versions; their user and groups follow this one.
+    tokens[name] = { ...tokens[name], user: id.user, groups: id.groups };
+  }
   const cfg: SandboxConfig = {
     dir,
     instanceId: instanceIdFor(dir),

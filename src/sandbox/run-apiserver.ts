@@ -7,7 +7,7 @@ import { ApiServer } from "./apiserver/server.ts";
 import { parsedOf } from "./apiserver/storage/watch-cache.ts";
 import { paths, readConfig } from "./config.ts";
 import { gatewayIp } from "./node/network.ts";
-import { pkiPaths } from "./pki.ts";
+import { etcdClientTls, pkiPaths } from "./pki.ts";
 
 export async function runApiServer(dir: string): Promise<void> {
   const cfg = readConfig(dir);
@@ -16,7 +16,8 @@ export async function runApiServer(dir: string): Promise<void> {
   const pki = pkiPaths(p.pki);
   const log = createLogger("apiserver");
   const server = new ApiServer({
-    etcdEndpoint: `http://127.0.0.1:${cfg.etcdClientPort}`,
+    etcdEndpoint: `https://127.0.0.1:${cfg.etcdClientPort}`,
+    etcdTls: etcdClientTls(p.pki),
     port: cfg.apiserverPort,
     // Real nodes reach the API server on their underlay's gateway (the bridge exists by now).
     extraHosts: cfg.nodes > 0 ? [gatewayIp(cfg.nodeCidr)] : [],

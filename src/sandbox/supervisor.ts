@@ -25,7 +25,7 @@ import {
 } from "./node/cleanup.ts";
 import { cleanupContainerdState } from "./node/containerd.ts";
 import { deleteNodeNetwork, deleteUnderlay, ensureUnderlay, gatewayIp, netnsNames } from "./node/network.ts";
-import { ensurePki } from "./pki.ts";
+import { ensureEtcdPki, ensurePki } from "./pki.ts";
 import { nodeLayouts, RunningNode } from "./real-nodes.ts";
 
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
@@ -204,6 +204,7 @@ export async function up(opts: UpOptions): Promise<void> {
       logFile: join(p.logs, "etcd.log"),
       clientPort: cfg.etcdClientPort,
       peerPort: cfg.etcdPeerPort,
+      pki: ensureEtcdPki(p.pki),
     });
     state.children.etcd = etcd.child.pid!;
     const apiserver = new Component(
@@ -238,7 +239,7 @@ export async function up(opts: UpOptions): Promise<void> {
     components.push(cm);
     cm.start();
     state.children["controller-manager"] = cm.child!.pid!;
-    if (cfg.backend !== "none") await installRavenCrds(p.kubeconfig);
+    if (cfg.backend !== "none") await installRaven(p.kubeconfig);
     if (cfg.backend !== "none" && cfg.ravenController) {
       const raven = new Component(
         "raven-controller",
@@ -310,17 +311,26 @@ async function reconcileNodeNetworks(cfg: SandboxConfig, nodes: number): Promise
   else await deleteUnderlay(cfg.instanceId);
 }
 
-/** The embedded backend's CRDs, installed as the cluster admin would (kubectl apply -f deploy/crds). */
-async function installRavenCrds(adminKubeconfig: string): Promise<void> {
+/**
+ * Raven as the cluster admin installs it (kubectl apply -f deploy/crds/ && kubectl apply -f
+ * deploy/), but for the Deployment: the embedded backend's CRDs, and raven-controller's
+ * ServiceAccount and RBAC, which the sandbox's raven-controller runs with.
+ */
+async function installRaven(adminKubeconfig: string): Promise<void> {
   const { KubeClient } = await import("../kube/client.ts");
   const { installCrds } = await import("../sdn/embedded/crds.ts");
+  const { applyManifest } = await import("./manifests.ts");
   const client = await KubeClient.fromKubeConfig({ path: adminKubeconfig });
   try {
     await installCrds(client);
+    await applyManifest(client, CONTROLLER_RBAC);
   } finally {
     await client.close();
   }
 }
+
+/** deploy/controller-rbac.yaml in the source tree. */
+const CONTROLLER_RBAC = fileURLToPath(new URL("../../deploy/controller-rbac.yaml", import.meta.url));
 
 async function detach(cfg: SandboxConfig, opts: UpOptions, out: (l: string) => void): Promise<void> {
   const p = paths(cfg.dir);

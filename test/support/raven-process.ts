@@ -41,11 +41,16 @@ const running = new Set<RavenProcess>();
  * Starts `raven controller` with the sandbox's raven-controller kubeconfig, a free port for
  * /metrics and `args` (e.g. `--no-leader-elect`, or `--identity a --lease-duration 6`).
  */
-export function startRaven(sb: Sandbox, name: string, args: string[]): RavenProcess {
+export function startRaven(
+  sb: Sandbox,
+  name: string,
+  args: string[],
+  opts: { logLevel?: "info" | "debug" } = {},
+): RavenProcess {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_EXTRA_CA_CERTS;
   // Tests wait for info lines ("caches synced", "started leading").
-  env.RAVEN_LOG_LEVEL = "info";
+  env.RAVEN_LOG_LEVEL = opts.logLevel ?? "info";
   const child: ChildProcess = spawn(
     RAVEN,
     [

@@ -1,9 +1,14 @@
 // An audit log of who did what (one JSON line per request, at the Metadata level), for
 // checking RBAC manifests against what components really do.
 import { createWriteStream, type WriteStream } from "node:fs";
-import type { RequestInfo } from "./http/request-info.ts";
-
-export interface AuditEntry extends RequestInfo {
+/** One resource request, as RBAC sees it, and its outcome. */
+export interface AuditEntry {
+  verb: string;
+  apiGroup: string;
+  resource: string;
+  subresource: string;
+  namespace: string;
+  name: string;
   /** When the request arrived (RFC 3339 with milliseconds, upstream's requestReceivedTimestamp). */
   ts: string;
   user: string;

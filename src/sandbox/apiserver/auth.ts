@@ -1,6 +1,6 @@
 // Bearer-token authentication from a static token file (`token,user,uid,"group1,group2"`,
-// the format of kube-apiserver's --token-auth-file). Authorization is not enforced: every
-// authenticated user may do everything, as in a single-user development cluster.
+// the format of kube-apiserver's --token-auth-file). What a user may then do is RBAC's to say
+// (rbac/access.ts).
 import { readFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 

@@ -1,7 +1,9 @@
-// Objects every cluster starts with: the system namespaces and the `kubernetes` Service.
+// Objects every cluster starts with: the default RBAC policy, the system namespaces and the
+// `kubernetes` Service.
 
 import { intToIp, parseCidr } from "./allocators.ts";
 import { ApiError } from "./errors.ts";
+import { BOOTSTRAP_CLUSTER_ROLE_BINDINGS, BOOTSTRAP_CLUSTER_ROLES } from "./rbac/bootstrap-policy.ts";
 import type { Rest } from "./rest.ts";
 
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
@@ -11,6 +13,42 @@ async function ignoreExists(p: Promise<unknown>): Promise<void> {
     await p;
   } catch (err) {
     if (!(err instanceof ApiError && err.code === 409)) throw err;
+  }
+}
+
+/**
+ * The default ClusterRoles and ClusterRoleBindings: created when missing, and brought back to
+ * the defaults when they carry `rbac.authorization.kubernetes.io/autoupdate: "true"` (as
+ * upstream reconciles them at every start; an admin opts out by setting it to "false").
+ */
+export async function bootstrapRbac(rest: Rest): Promise<void> {
+  const kinds = [
+    ["clusterroles", BOOTSTRAP_CLUSTER_ROLES, ["rules"]],
+    ["clusterrolebindings", BOOTSTRAP_CLUSTER_ROLE_BINDINGS, ["roleRef", "subjects"]],
+  ] as const;
+  for (const [plural, objects, fields] of kinds) {
+    const def = rest.registry.lookup("rbac.authorization.k8s.io", "v1", plural)!;
+    for (const obj of objects) {
+      let current: any;
+      try {
+        current = await rest.get(def, "", obj.metadata.name!);
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === 404)) throw err;
+        await ignoreExists(rest.create(def, "", structuredClone(obj), {}));
+        continue;
+      }
+      if (current.metadata.annotations?.["rbac.authorization.kubernetes.io/autoupdate"] !== "true") continue;
+      const want = structuredClone(obj) as any;
+      if (fields.every((f) => JSON.stringify(current[f]) === JSON.stringify(want[f]))) continue;
+      // roleRef is immutable: a changed one means a new binding.
+      if (
+        plural === "clusterrolebindings" &&
+        JSON.stringify(current.roleRef) !== JSON.stringify(want.roleRef)
+      )
+        continue;
+      for (const f of fields) current[f] = want[f];
+      await rest.update(def, "", obj.metadata.name!, current, {});
+    }
   }
 }
 

@@ -11,7 +11,7 @@ import { EtcdClient } from "../etcd/client.ts";
 import { ServiceAllocator } from "./allocators.ts";
 import { AuditLog } from "./audit.ts";
 import { isPublicPath, TokenAuthenticator } from "./auth.ts";
-import { bootstrap } from "./bootstrap.ts";
+import { bootstrap, bootstrapRbac } from "./bootstrap.ts";
 import {
   aggregatedDiscovery,
   aggregatedVersion,
@@ -36,6 +36,9 @@ import { ResourceHandler } from "./http/resource-handler.ts";
 import { route } from "./http/routes.ts";
 import { noStreamer, type PodStreamer } from "./http/subresources.ts";
 import { OpenApiServer } from "./openapi-serving.ts";
+import { allows, effectiveUser, forbiddenError, requestUsers } from "./rbac/access.ts";
+import type { User } from "./rbac/authorizer.ts";
+import { ClusterPolicy } from "./rbac/policy.ts";
 import { Registry } from "./registry.ts";
 import { type ResourceHooks, Rest } from "./rest.ts";
 import { Store } from "./storage/store.ts";
@@ -45,6 +48,8 @@ import { registryDeps, schemaChecks } from "./wiring.ts";
 
 export interface ApiServerOptions {
   etcdEndpoint: string;
+  /** The CA and client certificate etcd asks for (https:// endpoints). */
+  etcdTls?: { caFile: string; certFile: string; keyFile: string };
   port: number;
   host?: string;
   /** Further addresses to serve on, on the same port (the sandbox nodes' underlay gateway). */
@@ -61,6 +66,7 @@ export interface ApiServerOptions {
 }
 
 const CRD_PREFIX = "/registry/apiextensions.k8s.io/customresourcedefinitions/";
+const ANONYMOUS: User = { name: "system:anonymous", groups: ["system:unauthenticated"] };
 
 export class ApiServer {
   private readonly opts: ApiServerOptions;
@@ -72,6 +78,7 @@ export class ApiServer {
   private readonly handler: ResourceHandler;
   private readonly openapi: OpenApiServer;
   private readonly auth: TokenAuthenticator;
+  readonly policy: ClusterPolicy;
   private server?: Server;
   private extraServers: Server[] = [];
   private readonly cleaning = new Set<string>();
@@ -84,7 +91,7 @@ export class ApiServer {
 
   constructor(opts: ApiServerOptions) {
     this.opts = opts;
-    this.etcd = new EtcdClient(opts.etcdEndpoint);
+    this.etcd = new EtcdClient(opts.etcdEndpoint, { tls: opts.etcdTls });
     this.registry = new Registry(registryDeps);
     this.cache = new WatchCache({
       etcd: this.etcd,
@@ -109,9 +116,12 @@ export class ApiServer {
       ["apiextensions.k8s.io/customresourcedefinitions", crdHooks()],
     ]);
     this.rest = new Rest(this.store, this.registry, hooks, schemaChecks);
-    this.handler = new ResourceHandler(this.rest, {
-      streamerFor: (pod) => opts.streamerFor?.(pod),
-    });
+    this.policy = new ClusterPolicy(this.cache);
+    this.handler = new ResourceHandler(
+      this.rest,
+      { streamerFor: (pod) => opts.streamerFor?.(pod) },
+      this.policy,
+    );
     this.openapi = new OpenApiServer(this.registry);
     this.auth = TokenAuthenticator.fromFile(opts.tokenFile);
     if (opts.auditLog) this.auditLog = new AuditLog(opts.auditLog);
@@ -144,6 +154,8 @@ export class ApiServer {
     });
     await this.cache.start();
     this.onCrdsChanged();
+    // The default policy before the first request, so components are never refused at start.
+    await bootstrapRbac(this.rest);
     const tls = { cert: readFileSync(this.opts.certFile), key: readFileSync(this.opts.keyFile) };
     const listen = async (host: string, port: number): Promise<Server> => {
       const server = createServer(
@@ -193,21 +205,39 @@ export class ApiServer {
         this.cache.bucket(storagePrefix({ group: c.spec.group, plural: c.spec.names.plural }));
   }
 
-  private authenticate(req: IncomingMessage, path: string): boolean {
-    return isPublicPath(path) || this.auth.authenticate(req) !== undefined;
+  /**
+   * Who the request acts as (after impersonation), and whether it may: 401 without a known
+   * token (except for the public health and version paths), 403 without a grant.
+   */
+  private async admit(req: IncomingMessage, url: URL, method = req.method ?? "GET"): Promise<User> {
+    const authenticated = this.auth.authenticate(req);
+    if (!authenticated) {
+      if (isPublicPath(url.pathname)) return ANONYMOUS;
+      throw new ApiError(401, "Unauthorized", "Unauthorized");
+    }
+    const user = effectiveUser(req, authenticated, this.policy);
+    const attrs = requestInfo(method, url.pathname, url.searchParams);
+    requestUsers.set(req, user);
+    if (allows(this.policy, user, attrs).allowed) return user;
+    // A grant written through this server a moment ago may not be in the cache yet.
+    await this.policy.fresh().catch(() => {});
+    const d = allows(this.policy, user, attrs);
+    if (!d.allowed) throw forbiddenError(user, attrs, d.reason);
+    return user;
   }
 
   private audit(req: IncomingMessage, url: URL, code: number, received: Date): void {
     if (!this.auditLog) return;
-    const info = requestInfo(req.method ?? "GET", route(this.registry, url.pathname), url.searchParams);
-    if (info)
-      this.auditLog.record({
-        ts: received.toISOString(),
-        user: this.auth.authenticate(req)?.name ?? "system:anonymous",
-        userAgent: req.headers["user-agent"] ?? "",
-        code,
-        ...info,
-      });
+    const info = requestInfo(req.method ?? "GET", url.pathname, url.searchParams);
+    if (!info.resourceRequest) return;
+    const { resourceRequest: _r, apiVersion: _v, path: _p, ...rest } = info;
+    this.auditLog.record({
+      ts: received.toISOString(),
+      user: requestUsers.get(req)?.name ?? this.auth.authenticate(req)?.name ?? "system:anonymous",
+      userAgent: req.headers["user-agent"] ?? "",
+      code,
+      ...rest,
+    });
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -217,7 +247,7 @@ export class ApiServer {
     let resource = "";
     const isWatch = url.searchParams.get("watch") === "true" || url.searchParams.get("watch") === "1";
     try {
-      if (!this.authenticate(req, url.pathname)) throw new ApiError(401, "Unauthorized", "Unauthorized");
+      await this.admit(req, url);
       resource = await this.dispatch(req, res, url);
     } catch (err) {
       if (err instanceof ApiError) sendError(res, err);
@@ -316,8 +346,9 @@ export class ApiServer {
       );
     };
     try {
-      if (!this.authenticate(req, url.pathname))
-        return fail(new ApiError(401, "Unauthorized", "Unauthorized"));
+      // exec, attach and portforward are "create" on their subresource, whatever the method
+      // (upstream asks for create on WebSocket GETs too since 1.31).
+      await this.admit(req, url, "POST");
       const r = route(this.registry, url.pathname);
       if (
         r.kind !== "resource" ||

@@ -1,10 +1,12 @@
 // The gRPC etcd client against a real etcd (Debian's etcd-server, started as the sandbox does).
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { freePort } from "../../util/ports.ts";
+import { ensureEtcdPki } from "../pki.ts";
 import {
   ETCD_COMPACTED,
   EtcdClient,
@@ -26,13 +28,14 @@ async function start(clientPort: number, peerPort: number): Promise<RunningEtcd>
     clientPort,
     peerPort,
     progressNotifyIntervalMs: 500,
+    pki: ensureEtcdPki(join(dir, "pki")),
   });
 }
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "rv-etcd-client-"));
   etcd = await start(await freePort(), await freePort());
-  client = new EtcdClient(etcd.endpoint);
+  client = new EtcdClient(etcd.endpoint, { tls: etcd.tls });
 });
 
 after(async () => {
@@ -283,9 +286,10 @@ test("losing etcd fails watches and calls with UNAVAILABLE; the client reconnect
     logFile: join(dir, "etcd-restart.log"),
     clientPort: port,
     peerPort: peer,
+    pki: ensureEtcdPki(join(dir, "pki")),
   });
   let second: RunningEtcd | undefined;
-  const c = new EtcdClient(own.endpoint);
+  const c = new EtcdClient(own.endpoint, { tls: own.tls });
   try {
     const rev = await c.put("/r/a", "1");
     const w = record(c, "/r/", rev + 1);
@@ -308,6 +312,7 @@ test("losing etcd fails watches and calls with UNAVAILABLE; the client reconnect
       logFile: join(dir, "etcd-restart.log"),
       clientPort: port,
       peerPort: peer,
+      pki: ensureEtcdPki(join(dir, "pki")),
     });
     assert.equal((await c.get("/r/b"))?.value.toString(), "2");
     const resumed = record(c, "/r/", rev + 2);
@@ -326,7 +331,7 @@ test("losing etcd fails watches and calls with UNAVAILABLE; the client reconnect
 });
 
 test("close() fails open watches and later calls", async () => {
-  const c = new EtcdClient(etcd.endpoint);
+  const c = new EtcdClient(etcd.endpoint, { tls: etcd.tls });
   const rev = await c.put("/t/close-marker", "x");
   const w = record(c, "/t/close/", rev + 1);
   await c.put("/t/close/a", "1");
@@ -339,5 +344,39 @@ test("close() fails open watches and later calls", async () => {
 });
 
 test("a bad endpoint is a clear error", () => {
-  assert.throws(() => new EtcdClient("https://127.0.0.1:2379"), /http:\/\/host:port/);
+  assert.throws(() => new EtcdClient("127.0.0.1:2379"), /http\(s\):\/\/host:port/);
+  assert.throws(() => new EtcdClient("https://127.0.0.1:2379"), /needs the CA and a client certificate/);
+});
+
+test("etcd lets in only clients with a certificate from the sandbox CA", async () => {
+  const plain = new EtcdClient(etcd.endpoint.replace("https://", "http://"), { timeoutMs: 5_000 });
+  await assert.rejects(plain.get("/x"), "plaintext is refused");
+  await plain.close();
+  const other = join(dir, "other-pki");
+  const stranger = ensureEtcdPki(other); // a certificate from another CA
+  const foreign = new EtcdClient(etcd.endpoint, {
+    timeoutMs: 5_000,
+    tls: { caFile: etcd.tls.caFile, certFile: stranger.clientCert, keyFile: stranger.clientKey },
+  });
+  await assert.rejects(foreign.get("/x"), "a client certificate of another CA is refused");
+  await foreign.close();
+  const noCert = spawnSync("curl", ["-s", "--cacert", etcd.tls.caFile, `${etcd.endpoint}/version`], {
+    encoding: "utf8",
+  });
+  assert.notEqual(noCert.status, 0, "no client certificate: the handshake fails");
+  const withCert = spawnSync(
+    "curl",
+    [
+      "-s",
+      "--cacert",
+      etcd.tls.caFile,
+      "--cert",
+      etcd.tls.certFile,
+      "--key",
+      etcd.tls.keyFile,
+      `${etcd.endpoint}/version`,
+    ],
+    { encoding: "utf8" },
+  );
+  assert.match(withCert.stdout, /etcdserver/);
 });

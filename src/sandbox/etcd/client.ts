@@ -1,8 +1,11 @@
-// etcd v3 client over etcd's native gRPC API (etcdserverpb), spoken over plaintext HTTP/2 on
-// the client URL, where etcd serves gRPC next to its JSON gateway. Protobuf rather than the
+// etcd v3 client over etcd's native gRPC API (etcdserverpb), spoken over HTTP/2 (TLS with a
+// client certificate, as the sandbox's etcd requires; or plaintext) on the client URL, where
+// etcd serves gRPC next to its JSON gateway. Protobuf rather than the
 // gateway's JSON + base64 spares etcd a JSON<->protobuf conversion per request and per watch
 // event, and spares us JSON.parse and base64. One HTTP/2 session carries every call; all
 // watches share one Watch stream (watch-stream.ts).
+
+import { readFileSync } from "node:fs";
 import { GrpcClient } from "../../grpc/grpc.ts";
 import { decodeMessage, encodeMessage, type Schema } from "../../grpc/protowire.ts";
 import * as M from "./messages.ts";
@@ -24,6 +27,8 @@ export * from "./types.ts";
 export interface EtcdClientOptions {
   /** Deadline of each unary call. Default 2 minutes: etcd on a busy 2-core machine can be slow. */
   timeoutMs?: number;
+  /** For an https:// endpoint: the files of the CA and of the client certificate and key. */
+  tls?: { caFile: string; certFile: string; keyFile: string };
 }
 
 export class EtcdClient {
@@ -34,8 +39,10 @@ export class EtcdClient {
 
   constructor(endpoint: string, opts: EtcdClientOptions = {}) {
     this.endpoint = endpoint.replace(/\/$/, "");
-    if (!/^http:\/\/[^/]+$/.test(this.endpoint))
-      throw new Error(`etcd endpoint must be http://host:port (plaintext), got ${JSON.stringify(endpoint)}`);
+    if (!/^https?:\/\/[^/]+$/.test(this.endpoint))
+      throw new Error(`etcd endpoint must be http(s)://host:port, got ${JSON.stringify(endpoint)}`);
+    if (this.endpoint.startsWith("https://") && !opts.tls)
+      throw new Error("an https:// etcd endpoint needs the CA and a client certificate (tls)");
     this.timeoutMs = opts.timeoutMs ?? 120_000;
     this.grpc = new GrpcClient(this.endpoint, {
       defaultTimeoutMs: this.timeoutMs,
@@ -43,6 +50,11 @@ export class EtcdClient {
       maxMessageBytes: 512 * 1024 * 1024,
       receiveWindowBytes: 8 * 1024 * 1024,
       makeError: (method, code, message) => new EtcdError(`etcd ${method}: ${message}`, code),
+      tls: opts.tls && {
+        ca: readFileSync(opts.tls.caFile),
+        cert: readFileSync(opts.tls.certFile),
+        key: readFileSync(opts.tls.keyFile),
+      },
     });
   }
 

@@ -1,8 +1,11 @@
-// Runs Debian's etcd-server as a child process with its data dir under the sandbox dir.
+// Runs Debian's etcd-server as a child process with its data dir under the sandbox dir. It serves
+// TLS only, on loopback, and only to clients with a certificate from the sandbox CA (the API
+// server's): a local user cannot read or write the cluster's data behind the API server.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
-import { EtcdClient } from "./client.ts";
+import type { EtcdPki } from "../pki.ts";
+import { EtcdClient, type EtcdClientOptions } from "./client.ts";
 
 export interface EtcdProcessOptions {
   dataDir: string;
@@ -13,18 +16,24 @@ export interface EtcdProcessOptions {
   startTimeoutMs?: number;
   /** How often idle watches get a progress notification. Default 5 s. */
   progressNotifyIntervalMs?: number;
+  /** Its certificates (pki.ts ensureEtcdPki). */
+  pki: EtcdPki;
 }
 
 export interface RunningEtcd {
   endpoint: string;
+  /** What a client needs to be let in. */
+  tls: NonNullable<EtcdClientOptions["tls"]>;
   child: ChildProcess;
   stop(): Promise<void>;
 }
 
 export async function startEtcd(opts: EtcdProcessOptions): Promise<RunningEtcd> {
   mkdirSync(opts.dataDir, { recursive: true });
-  const endpoint = `http://127.0.0.1:${opts.clientPort}`;
-  const peer = `http://127.0.0.1:${opts.peerPort}`;
+  const endpoint = `https://127.0.0.1:${opts.clientPort}`;
+  const peer = `https://127.0.0.1:${opts.peerPort}`;
+  const { pki } = opts;
+  const tls = { caFile: pki.caCert, certFile: pki.clientCert, keyFile: pki.clientKey };
   const log = openSync(opts.logFile, "a");
   const child = spawn(
     "etcd",
@@ -37,6 +46,14 @@ export async function startEtcd(opts: EtcdProcessOptions): Promise<RunningEtcd> 
       `--initial-advertise-peer-urls=${peer}`,
       `--initial-cluster=raven=${peer}`,
       "--initial-cluster-state=new",
+      `--cert-file=${pki.serverCert}`,
+      `--key-file=${pki.serverKey}`,
+      `--trusted-ca-file=${pki.caCert}`,
+      "--client-cert-auth",
+      `--peer-cert-file=${pki.serverCert}`,
+      `--peer-key-file=${pki.serverKey}`,
+      `--peer-trusted-ca-file=${pki.caCert}`,
+      "--peer-client-cert-auth",
       "--logger=zap",
       "--log-outputs=stderr",
       // The apiserver compacts history itself; keep etcd's own bounded as a safety net.
@@ -54,7 +71,7 @@ export async function startEtcd(opts: EtcdProcessOptions): Promise<RunningEtcd> 
       resolve();
     });
   });
-  const client = new EtcdClient(endpoint);
+  const client = new EtcdClient(endpoint, { tls });
   const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
   try {
     for (;;) {
@@ -76,6 +93,7 @@ export async function startEtcd(opts: EtcdProcessOptions): Promise<RunningEtcd> 
   }
   return {
     endpoint,
+    tls,
     child,
     async stop() {
       if (exited) return;

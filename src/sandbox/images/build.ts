@@ -10,6 +10,7 @@ import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { withSafeWgetTimeout } from "./busybox-patch.ts";
 import { catalogImage, IMAGE_CATALOG, type ImageName } from "./catalog.ts";
 import { type ImageRuntimeConfig, ociArchitecture, ociArchive } from "./oci.ts";
 import { busyboxApplets, Rootfs, sharedLibraries } from "./rootfs.ts";
@@ -81,7 +82,7 @@ const GROUP = ["root:x:0:", "daemon:x:1:", "bin:x:2:", "sys:x:3:", "www-data:x:3
  */
 async function busyboxBase(extraUsers: string[] = [], extraGroups: string[] = []): Promise<Rootfs> {
   const fs = new Rootfs();
-  await fs.copy(BUSYBOX, "bin/busybox");
+  fs.file("bin/busybox", withSafeWgetTimeout(await readFile(BUSYBOX)), 0o755);
   for (const path of await busyboxApplets(BUSYBOX)) {
     const inBin = `bin/${path.slice(path.lastIndexOf("/") + 1)}`;
     for (const p of [path, inBin]) if (!fs.has(p)) fs.symlink(p, "/bin/busybox");
@@ -284,7 +285,9 @@ async function cacheKey(name: ImageName, recipe: Recipe, versions: Record<string
   const h = createHash("sha256");
   h.update(JSON.stringify({ BUILDER_VERSION, name, ref: catalogImage(name).ref, arch: ociArchitecture() }));
   for (const p of recipe.packages) h.update(`${p}=${versions[p]}\n`);
-  const builderFiles = ["build.ts", "rootfs.ts", "oci.ts", "tar.ts"].map((f) => join(HERE, f));
+  const builderFiles = ["build.ts", "busybox-patch.ts", "rootfs.ts", "oci.ts", "tar.ts"].map((f) =>
+    join(HERE, f),
+  );
   for (const f of [...builderFiles, ...recipe.sources.map((s) => join(REPO_ROOT, s))]) {
     h.update(`${f}\n`).update(await readFile(f));
   }

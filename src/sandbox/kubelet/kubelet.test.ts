@@ -149,6 +149,21 @@ describe("Kubelet (fake CRI, fake API)", () => {
     assert.equal(cstatus("oom").state.terminated.exitCode, 137);
   });
 
+  it("an exit containerd never re-labels is OOMKilled when the kernel logged an OOM kill in its cgroup", async () => {
+    await kubelet.stop();
+    const killed = new Set<string>();
+    kubelet = make({ oomLog: { killedIn: (id) => killed.has(id) } });
+    kubelet.upsertPod({ pod: mkPod("lost-oom", { restartPolicy: "Never" }) });
+    await until(() => status("lost-oom")?.phase === "Running", "Running");
+    const [c] = rt.running("app");
+    killed.add(c.id); // the kernel's record comes before the process dies
+    rt.exitContainer(c.id, 137); // containerd reports the exit, and never the OOM
+    await settle();
+    assert.equal(status("lost-oom")?.phase, "Failed");
+    assert.equal(cstatus("lost-oom").state.terminated.reason, "OOMKilled");
+    assert.equal(cstatus("lost-oom").state.terminated.exitCode, 137);
+  });
+
   it("runs a busybox pod: sandbox, container, Running with a pod IP, events in order", async () => {
     kubelet.upsertPod({ pod: mkPod("busybox") });
     await until(() => status("busybox")?.phase === "Running", "Running");

@@ -17,6 +17,7 @@ import {
   sandboxConfig,
 } from "./container-config.ts";
 import { writeEtcHosts } from "./etc-hosts.ts";
+import type { OomLog } from "./oom-log.ts";
 import { computePodActions, type FailedProbe, type PodActions } from "./pod-sync.ts";
 import { PodWorkers } from "./pod-workers.ts";
 import {
@@ -64,6 +65,8 @@ export interface KubeletOptions {
   podsDir: string;
   podLogsDir: string;
   runtime: RuntimeService;
+  /** The kernel's record of OOM kills, for those containerd fails to report (oom-log.ts). */
+  oomLog?: OomLog;
   images: ImageService;
   api: KubeletApi;
   events: EventSink;
@@ -120,7 +123,7 @@ export class Kubelet {
 
   constructor(o: KubeletOptions) {
     this.o = o;
-    this.runtimeState = new RuntimeState(o.runtime);
+    this.runtimeState = new RuntimeState(o.runtime, o.oomLog);
     this.containerBackoff = o.containerBackoff ?? new Backoff();
     this.imageBackoff = o.imageBackoff ?? new Backoff();
     this.now = o.now ?? Date.now;

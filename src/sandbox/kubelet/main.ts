@@ -16,6 +16,7 @@ import { IMAGE_CATALOG, resolveImage } from "../images/catalog.ts";
 import { nodeLayout } from "../node/layout.ts";
 import { Kubelet, type KubeletApi } from "./kubelet.ts";
 import { machineInfo, NodeStatusManager } from "./node-status.ts";
+import { KernelOomLog } from "./oom-log.ts";
 import { isMirrorPod, StaticPodSource, syncMirrorPods } from "./pod-sources.ts";
 
 const RELIST_MS = 1_000;
@@ -128,6 +129,7 @@ export async function runKubelet(opts: { dir: string; node: string }): Promise<v
     podsDir: layout.podsDir,
     podLogsDir: layout.podLogsDir,
     runtime: cri,
+    oomLog: KernelOomLog.open(),
     images: cri,
     api: kubeletApi(client),
     events: recorder,

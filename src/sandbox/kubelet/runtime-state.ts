@@ -12,6 +12,7 @@ import {
   type RuntimeService,
   SANDBOX_READY,
 } from "../../cri/types.ts";
+import type { OomLog } from "./oom-log.ts";
 
 export const LABEL_POD_NAME = "io.kubernetes.pod.name";
 export const LABEL_POD_NAMESPACE = "io.kubernetes.pod.namespace";
@@ -124,7 +125,8 @@ function signature(rt: PodRuntime): string {
 /**
  * How long after a container's exit its status may still change: containerd's CRI plugin
  * records an OOM kill when the shim's TaskOOM event arrives, which can come after the exit is
- * visible, so a status read at once may say Error where it will say OOMKilled.
+ * visible, so a status read at once may say Error where it will say OOMKilled. (When the event
+ * never comes, the kernel's log says so: see oom-log.ts.)
  */
 const EXIT_SETTLE_MS = 2_000;
 
@@ -137,7 +139,10 @@ export class RuntimeState {
   private pods = new Map<string, PodRuntime>();
   private signatures = new Map<string, string>();
 
-  constructor(runtime: RuntimeService) {
+  private readonly oomLog: OomLog | undefined;
+
+  constructor(runtime: RuntimeService, oomLog?: OomLog) {
+    this.oomLog = oomLog;
     this.runtime = runtime;
   }
 
@@ -229,6 +234,14 @@ export class RuntimeState {
         const st = await this.runtime.containerStatus(c.id).catch(() => undefined);
         if (!st) continue;
         const view = containerView(st.status, c.podSandboxId);
+        // SIGKILLed, and the kernel logged an OOM kill in its cgroup: containerd lost the event.
+        if (
+          view.state === "exited" &&
+          view.exitCode === 137 &&
+          view.reason !== "OOMKilled" &&
+          this.oomLog?.killedIn(c.id)
+        )
+          view.reason = "OOMKilled";
         const settled = view.state !== "exited" || Date.now() - view.finishedAt >= EXIT_SETTLE_MS;
         cached = { state: c.state, view, settled };
         this.statusCache.set(c.id, cached);

@@ -1,9 +1,11 @@
 // The REST verbs on one resource route: maps HTTP method + query + Accept onto Rest,
 // list/watch and the Table printer, and writes the Kubernetes-shaped response.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { REVIEW_RESOURCES } from "../builtin-resources.ts";
 import { ApiError, errBadRequest, errMethodNotAllowed, errNotFound } from "../errors.ts";
 import { compileFilter, type ListQuery, list, watch } from "../list-watch.ts";
 import { applyPatch } from "../patch/index.ts";
+import { requestUsers } from "../rbac/access.ts";
 import type { DeleteOptions, FieldValidation, Rest, WriteOptions } from "../rest.ts";
 import { type CachedObject, copyOf } from "../storage/watch-cache.ts";
 import { buildTable } from "../tables/index.ts";
@@ -18,6 +20,7 @@ import {
   sendRaw,
   warningHeaders,
 } from "./io.ts";
+import { answerReview, type ReviewPolicy } from "./reviews.ts";
 import type { ResourceRequest } from "./routes.ts";
 import { handleSubresource, type SubresourceDeps } from "./subresources.ts";
 
@@ -35,6 +38,25 @@ export function outputFor(accept: string | undefined, query: URLSearchParams): O
   return { kind: "json" };
 }
 
+/** The verb a method means on a resource route (watch counts as list for this check). */
+function verbOf(method: string, r: ResourceRequest): string {
+  if (r.subresource) return "update"; // status: served with the resource's own verbs
+  switch (method) {
+    case "GET":
+      return r.name ? "get" : "list";
+    case "POST":
+      return "create";
+    case "PUT":
+      return "update";
+    case "PATCH":
+      return "patch";
+    case "DELETE":
+      return r.name ? "delete" : "deletecollection";
+    default:
+      return method.toLowerCase();
+  }
+}
+
 const SKELETON = { metadata: {}, spec: {}, status: {}, involvedObject: {}, source: {} };
 const selectableFieldNames = (def: ResourceDef) =>
   Object.keys(def.strategy.selectableFields?.(SKELETON as any) ?? {});
@@ -42,10 +64,12 @@ const selectableFieldNames = (def: ResourceDef) =>
 export class ResourceHandler {
   private readonly rest: Rest;
   private readonly subDeps: SubresourceDeps;
+  private readonly policy: ReviewPolicy;
 
-  constructor(rest: Rest, subDeps: SubresourceDeps) {
+  constructor(rest: Rest, subDeps: SubresourceDeps, policy: ReviewPolicy) {
     this.rest = rest;
     this.subDeps = subDeps;
+    this.policy = policy;
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, r: ResourceRequest): Promise<void> {
@@ -57,6 +81,8 @@ export class ResourceHandler {
     const method = req.method ?? "GET";
     if (r.subresource && r.subresource !== "status")
       return handleSubresource(req, res, r, this.rest, this.subDeps);
+    if (!r.def.verbs.includes(verbOf(method, r)))
+      throw errMethodNotAllowed("the server does not allow this method on the requested resource");
     if (!r.name) {
       if (method === "GET") return this.listOrWatch(req, res, r);
       if (method === "POST") return this.create(req, res, r);
@@ -124,6 +150,10 @@ export class ResourceHandler {
 
   private async create(req: IncomingMessage, res: ServerResponse, r: ResourceRequest): Promise<void> {
     const body = decodeObjectBody(req.headers["content-type"], await readBody(req));
+    if (REVIEW_RESOURCES.has(`${r.def.group}/${r.def.plural}`)) {
+      const user = requestUsers.get(req) ?? { name: "system:anonymous", groups: ["system:unauthenticated"] };
+      return this.send(req, res, r, 201, answerReview(r.def, r.namespace, body, user, this.policy));
+    }
     const opts = this.writeOptions(r.query, "POST");
     const obj = await this.rest.create(r.def, r.namespace, body, opts);
     this.send(req, res, r, 201, obj, opts.warnings);

@@ -16,6 +16,12 @@ import { validateGenericMeta } from "./meta.ts";
 import { namespaceStrategy } from "./namespaces.ts";
 import { nodeStrategy } from "./nodes.ts";
 import { podStrategy } from "./pods.ts";
+import {
+  clusterRoleBindingStrategy,
+  clusterRoleStrategy,
+  roleBindingStrategy,
+  roleStrategyNamespaced,
+} from "./rbac.ts";
 import { replicaSetStrategy } from "./replicasets.ts";
 import { secretStrategy } from "./secrets.ts";
 import { serviceAccountStrategy } from "./serviceaccounts.ts";
@@ -65,6 +71,10 @@ export const strategies: Record<string, Strategy> = Object.fromEntries(
     "discovery.k8s.io/endpointslices": endpointSliceStrategy,
     "coordination.k8s.io/leases": leaseStrategy,
     "apiextensions.k8s.io/customresourcedefinitions": crdStrategy,
+    "rbac.authorization.k8s.io/roles": roleStrategyNamespaced,
+    "rbac.authorization.k8s.io/clusterroles": clusterRoleStrategy,
+    "rbac.authorization.k8s.io/rolebindings": roleBindingStrategy,
+    "rbac.authorization.k8s.io/clusterrolebindings": clusterRoleBindingStrategy,
   }).map(([key, s]) => [key, withGenericChecks(s)]),
 );
 

@@ -161,6 +161,10 @@ test("every built-in resource has a strategy with the right status and generatio
     "discovery.k8s.io/endpointslices": [false, true],
     "coordination.k8s.io/leases": [false, false],
     "apiextensions.k8s.io/customresourcedefinitions": [true, true],
+    "rbac.authorization.k8s.io/roles": [false, false],
+    "rbac.authorization.k8s.io/clusterroles": [false, false],
+    "rbac.authorization.k8s.io/rolebindings": [false, false],
+    "rbac.authorization.k8s.io/clusterrolebindings": [false, false],
   };
   assert.deepEqual(Object.keys(strategies).sort(), Object.keys(expected).sort());
   for (const [key, [hasStatus, tracksGeneration]] of Object.entries(expected))

@@ -11,6 +11,10 @@ export const AUTHENTICATION_MESSAGES: MessageTable = {
     3: field("name", "string"),
     4: field("uid", "string"), // named uID in the .proto; the JSON name is uid
   },
+  // `auth whoami`: an empty review; the answer is in status.
+  SelfSubjectReview: {
+    1: field("metadata", "ObjectMeta"),
+  },
   TokenRequest: {
     1: field("metadata", "ObjectMeta"),
     2: field("spec", "TokenRequestSpec"),

@@ -1,6 +1,7 @@
 // Every message table in one lookup, and the kinds a request body may carry at the top level.
 import { APPS_MESSAGES } from "./messages-apps.ts";
 import { AUTHENTICATION_MESSAGES } from "./messages-authentication.ts";
+import { AUTHORIZATION_MESSAGES } from "./messages-authorization.ts";
 import { BATCH_MESSAGES } from "./messages-batch.ts";
 import { CORE_MESSAGES } from "./messages-core.ts";
 import { META_MESSAGES } from "./messages-meta.ts";
@@ -25,6 +26,7 @@ export const MESSAGE_TABLES: readonly MessageTable[] = [
   RBAC_MESSAGES,
   NETWORKING_MESSAGES,
   AUTHENTICATION_MESSAGES,
+  AUTHORIZATION_MESSAGES,
 ];
 
 export const MESSAGES: MessageTable = Object.assign({}, ...MESSAGE_TABLES);
@@ -38,7 +40,13 @@ const ROOT_KINDS: Readonly<Record<string, readonly string[]>> = {
   "scheduling.k8s.io/v1": ["PriorityClass"],
   "rbac.authorization.k8s.io/v1": ["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"],
   "networking.k8s.io/v1": ["Ingress"],
-  "authentication.k8s.io/v1": ["TokenRequest"],
+  "authentication.k8s.io/v1": ["TokenRequest", "SelfSubjectReview"],
+  "authorization.k8s.io/v1": [
+    "SelfSubjectAccessReview",
+    "SelfSubjectRulesReview",
+    "SubjectAccessReview",
+    "LocalSubjectAccessReview",
+  ],
 };
 
 /** The message to decode a top-level object with, or undefined when there is no table for it. */

@@ -10,6 +10,7 @@ import { leasePrinter } from "./leases.ts";
 import { namespacePrinter } from "./namespaces.ts";
 import { nodePrinter } from "./nodes.ts";
 import { podPrinter } from "./pods.ts";
+import { bindingPrinter } from "./rbac.ts";
 import { servicePrinter } from "./services.ts";
 
 export { crdPrinter, type PrinterColumn } from "./crd.ts";
@@ -33,6 +34,8 @@ const PRINTERS: Record<string, TablePrinter> = {
   "batch/jobs": jobPrinter,
   "discovery.k8s.io/endpointslices": endpointSlicePrinter,
   "coordination.k8s.io/leases": leasePrinter,
+  "rbac.authorization.k8s.io/rolebindings": bindingPrinter,
+  "rbac.authorization.k8s.io/clusterrolebindings": bindingPrinter,
 };
 
 /** The printer for a built-in resource; the default convertor (NAME, CREATED AT) for anything else. */
