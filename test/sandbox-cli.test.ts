@@ -1,5 +1,6 @@
 // The `raven sandbox` commands: help, detach, status, state surviving a restart, Ctrl-C on a
-// foreground sandbox, and `down` leaving no process or file behind.
+// foreground sandbox (human output; everything stopped, pods included, and back on the next
+// up), and `down` leaving no process or file behind.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -97,25 +98,75 @@ test("detached sandbox: status, state across a restart, and down removes everyth
   }
 });
 
-test("Ctrl-C on a foreground sandbox stops every component", async () => {
+test("Ctrl-C on a foreground sandbox stops everything it started, pods included; the next up brings the pods back", async () => {
   const dir = mkdtempSync(join(tmpdir(), "raven-fg-"));
+  const env = { ...process.env, KUBECONFIG: join(dir, "kubeconfig"), HOME: join(dir, "home") };
+  const kubectl = async (args: string[], input?: string) => {
+    const r = await run(KUBECTL(), args, { env, input });
+    assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+  };
   const child = spawn(RAVEN, ["sandbox", "up", "--dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
+  let err = "";
   child.stdout.on("data", (d) => {
     out += d;
   });
+  child.stderr.on("data", (d) => {
+    err += d;
+  });
   try {
-    await eventually(() => out.includes("export KUBECONFIG="), 60_000, "ready line");
+    await eventually(() => out.includes("export KUBECONFIG="), 120_000, "ready line");
+    // A person reads the start-up: short lines with timings, not JSON.
+    for (const step of ["etcd", "API server", "controllers", "node-1", "ready"])
+      assert.match(err, new RegExp(`^  ${step} +\\d+\\.\\d s`, "m"), `a line for ${step} in:\n${err}`);
+    assert.doesNotMatch(err, /"level":/, "no JSON on the terminal");
+    assert.match(
+      readFileSync(join(dir, "logs", "sandbox.log"), "utf8"),
+      /"msg":"sandbox ready"/,
+      "JSON logs in the file",
+    );
+
+    await kubectl(["run", "survivor", "--image=busybox", "--", "sleep", "3600"]);
+    await kubectl(["wait", "--for=condition=Ready", "pod/survivor", "--timeout=90s"]);
+    const before = JSON.parse(await kubectl(["get", "pod", "survivor", "-o", "json"]));
+    const cfg = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
     const pids = pidsOf(dir);
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
     child.kill("SIGINT");
     assert.equal(await exited, 0);
     for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} stopped`);
+    assert.match(err, /^ {2}stopped +\d+\.\d s/m);
+    // Nothing of it runs or routes: no process names the dir (containers and their shims
+    // included), no network namespace or link of its instance is left.
+    const mentioning = (await run("pgrep", ["-f", dir])).stdout.trim();
+    assert.equal(mentioning, "", "no process of the sandbox is left");
+    assert.doesNotMatch((await run("ip", ["netns", "list"])).stdout, new RegExp(cfg.instanceId));
+    assert.doesNotMatch((await run("ip", ["-o", "link", "show"])).stdout, new RegExp(cfg.instanceId));
     assert.equal(existsSync(join(dir, "state.json")), false);
     assert.ok(existsSync(join(dir, "etcd")), "stopping keeps the data");
+
+    // The next up: the pod runs again, in a new sandbox, as after a reboot.
+    const again = await run(RAVEN, ["sandbox", "up", "--detach", "--dir", dir], { timeoutMs: 120_000 });
+    assert.equal(again.code, 0, again.stderr);
+    await eventually(
+      async () => {
+        const p = JSON.parse(await kubectl(["get", "pod", "survivor", "-o", "json"]));
+        const started = p.status?.containerStatuses?.[0]?.state?.running?.startedAt;
+        return (
+          p.status?.phase === "Running" &&
+          started &&
+          started > before.status.containerStatuses[0].state.running.startedAt
+        );
+      },
+      120_000,
+      "the pod running again, started anew",
+    );
+    assert.equal((await run(RAVEN, ["sandbox", "stop", "--dir", dir], { timeoutMs: 120_000 })).code, 0);
+    assert.equal((await run("pgrep", ["-f", dir])).stdout.trim(), "", "stop leaves no process either");
   } finally {
     child.kill("SIGKILL");
-    await run(RAVEN, ["sandbox", "down", "--dir", dir], { timeoutMs: 60_000 });
+    await run(RAVEN, ["sandbox", "down", "--dir", dir], { timeoutMs: 120_000 });
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -42,9 +42,12 @@ export function sandboxCommand(): Command {
       ).choices(["raven", "kuryr"]),
     )
     .option("--detach", "return once the sandbox is ready, leaving it running in the background")
+    .option("--log-json", "JSON logs on stderr instead of DIR/logs/sandbox.log (and no progress lines)")
     .action(async (o) => {
       const { up } = await import("../sandbox/supervisor.ts");
       const { createLogger } = await import("../util/log.ts");
+      const { resolve, join } = await import("node:path");
+      const logFile = join(resolve(o.dir), "logs", "sandbox.log");
       await up({
         dir: o.dir,
         virtualNodes: o.virtualNodes,
@@ -56,7 +59,8 @@ export function sandboxCommand(): Command {
         annotationPrefix: o.annotationPrefix,
         annotationNames: o.annotationNames,
         detach: o.detach,
-        log: createLogger("sandbox"),
+        log: o.logJson ? createLogger("sandbox") : createLogger("sandbox", { file: logFile }),
+        progress: o.logJson ? undefined : (line) => process.stderr.write(`${line}\n`),
       });
     });
 
@@ -67,6 +71,10 @@ export function sandboxCommand(): Command {
     .action(async (o) => {
       const { stop } = await import("../sandbox/supervisor.ts");
       if (!(await stop(o.dir))) process.stdout.write(`no sandbox running in ${o.dir}\n`);
+      else
+        process.stderr.write(
+          `stopped the sandbox in ${o.dir}; its state is kept ('raven sandbox up' resumes it)\n`,
+        );
     });
 
   cmd

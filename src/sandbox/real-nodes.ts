@@ -11,7 +11,7 @@ import { kubeconfigYaml, type SandboxConfig } from "./config.ts";
 import type { BuiltImage } from "./images/build.ts";
 import { SANDBOX_IMAGE } from "./images/catalog.ts";
 import { importImages } from "./images/import.ts";
-import { removeAllPods } from "./node/cleanup.ts";
+import { removeAllPods, stopAllPods } from "./node/cleanup.ts";
 import { writeCniConfig } from "./node/cni-config.ts";
 import { waitContainerdReady, writeContainerdConfig } from "./node/containerd.ts";
 import { type NodeLayout, nodeLayout } from "./node/layout.ts";
@@ -93,7 +93,7 @@ export class RunningNode {
    * Network, CNI config, containerd ready, images imported: everything that does not need the
    * API server, so it runs while etcd and the API server start.
    */
-  async prepare(deps: NodeDeps): Promise<void> {
+  async prepare(deps: NodeDeps): Promise<{ networkMs: number; containerdMs: number; imagesMs: number }> {
     const t0 = Date.now();
     const node = this.layout;
     await ensureNodeNetwork(node, deps.all, deps.cfg);
@@ -108,34 +108,37 @@ export class RunningNode {
     await waitContainerdReady(node, { child: this.containerd.child, logFile, timeoutMs: 30_000 });
     const tCtd = Date.now();
     const imported = await importImages(node.containerdSocket, await deps.images);
-    this.log.info(
-      {
-        node: node.name,
-        networkMs: tNet - t0,
-        containerdMs: tCtd - tNet,
-        imagesMs: Date.now() - tCtd,
-        imported: imported.imported.length,
-      },
-      "node prepared",
-    );
+    const timings = { networkMs: tNet - t0, containerdMs: tCtd - tNet, imagesMs: Date.now() - tCtd };
+    this.log.info({ node: node.name, ...timings, imported: imported.imported.length }, "node prepared");
+    return timings;
   }
 
   startKubelet(): void {
     this.kubelet.start();
   }
 
-  /** Kubelet first (so nothing recreates pods), then optionally every pod via CRI, then containerd. */
-  async stop(opts: { removePods: boolean }): Promise<void> {
+  /**
+   * Kubelet first (so nothing recreates pods), then every pod through CRI (stopped, as when a
+   * node shuts down; and removed too with `removePods`), then containerd. Answers the pods.
+   */
+  async stop(opts: { removePods: boolean }): Promise<number> {
     await this.kubelet.stop();
-    if (opts.removePods && this.containerd.alive) {
+    let pods = 0;
+    if (this.containerd.alive) {
       try {
-        const n = await removeAllPods(this.layout.containerdSocket, 60_000);
-        if (n) this.log.info({ node: this.layout.name, pods: n }, "removed pods through CRI");
+        const socket = this.layout.containerdSocket;
+        pods = await (opts.removePods ? removeAllPods(socket, 60_000) : stopAllPods(socket, 60_000));
+        if (pods)
+          this.log.info(
+            { node: this.layout.name, pods, removed: opts.removePods },
+            "stopped pods through CRI",
+          );
       } catch (err) {
-        // `down` removes what is left by force; CNI DEL just does not run for those pods.
-        this.log.warn({ node: this.layout.name, err }, "could not remove pods through CRI");
+        // What is left is stopped by force; CNI DEL just does not run for those pods.
+        this.log.warn({ node: this.layout.name, err }, "could not stop pods through CRI");
       }
     }
     await this.containerd.stop();
+    return pods;
   }
 }

@@ -21,6 +21,7 @@ import {
   mountsUnder,
   removeAllPods,
   removeEmptyRuncDirs,
+  stopAllPods,
   unmountUnder,
 } from "./node/cleanup.ts";
 import { cleanupContainerdState } from "./node/containerd.ts";
@@ -44,6 +45,8 @@ export interface UpOptions {
   log: Logger;
   /** Where to print the `export KUBECONFIG=...` line. */
   out?: (line: string) => void;
+  /** Where to print what happens, for a person: one short line per step, with its time. */
+  progress?: (line: string) => void;
 }
 
 interface State {
@@ -111,8 +114,14 @@ async function waitReady(cfg: SandboxConfig, timeoutMs: number, alive: () => boo
   }
 }
 
+/** `  etcd             0.4 s`: a step and how long it took, aligned for a person. */
+export function progressLine(what: string, ms: number, detail = ""): string {
+  return `  ${what.padEnd(17)}${(ms / 1000).toFixed(1).padStart(5)} s${detail ? `  (${detail})` : ""}`;
+}
+
 export async function up(opts: UpOptions): Promise<void> {
   const out = opts.out ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const progress = opts.progress ?? (() => {});
   const existing = readState(opts.dir);
   if (existing && isAlive(existing.pid) && isOurs(existing.pid, "sandbox")) {
     throw new Error(
@@ -157,15 +166,26 @@ export async function up(opts: UpOptions): Promise<void> {
     return c;
   };
   let shuttingDown: Promise<void> | undefined;
-  /** `removePods` (on `down`): every pod is stopped and removed through CRI before containerd stops. */
+  /**
+   * Stops everything it started, pods included (through CRI, so CNI DEL runs for each). On
+   * `down` (`removePods`) the pods are removed too; otherwise their records stay, with etcd's
+   * data, and the next `up` starts them again as a rebooted node would. The nodes' network
+   * (namespaces, links, nft tables) goes either way: nothing of the sandbox runs or routes.
+   */
   const shutdown = (removePods: boolean) => {
     shuttingDown ??= (async () => {
+      const t = Date.now();
       opts.log.info({ removePods }, "stopping sandbox");
-      await Promise.all(nodes.map((n) => n.stop({ removePods })));
+      progress("stopping");
+      const pods = await Promise.all(nodes.map((n) => n.stop({ removePods })));
+      if (nodes.length)
+        progress(progressLine("nodes", Date.now() - t, `${pods.reduce((a, b) => a + b, 0)} pods stopped`));
       for (const c of [...components].reverse()) await c.stop();
       await etcd?.stop();
+      if (nodes.length) await releaseNodeNetworks(cfg.instanceId, opts.log);
       rmSync(p.state, { force: true });
       opts.log.info("sandbox stopped");
+      progress(progressLine("stopped", Date.now() - t, removePods ? "" : `state kept in ${cfg.dir}`));
     })();
     return shuttingDown;
   };
@@ -196,9 +216,22 @@ export async function up(opts: UpOptions): Promise<void> {
         nodes.push(n);
       }
       // Networks, containerd and images while etcd and the API server start.
-      prepared = Promise.all(nodes.map((n) => n.prepare(deps))).then(() => undefined);
+      prepared = Promise.all(
+        nodes.map(async (n) => {
+          const t = await n.prepare(deps);
+          progress(
+            progressLine(
+              n.layout.name,
+              t.networkMs + t.containerdMs + t.imagesMs,
+              `network ${(t.networkMs / 1000).toFixed(1)} s, containerd ${(t.containerdMs / 1000).toFixed(1)} s, images ${(t.imagesMs / 1000).toFixed(1)} s`,
+            ),
+          );
+        }),
+      ).then(() => undefined);
       prepared.catch(() => undefined);
     }
+    progress(`raven sandbox in ${cfg.dir}`);
+    let tStep = Date.now();
     etcd = await startEtcd({
       dataDir: p.etcdData,
       logFile: join(p.logs, "etcd.log"),
@@ -207,6 +240,8 @@ export async function up(opts: UpOptions): Promise<void> {
       pki: ensureEtcdPki(p.pki),
     });
     state.children.etcd = etcd.child.pid!;
+    progress(progressLine("etcd", Date.now() - tStep));
+    tStep = Date.now();
     const apiserver = new Component(
       "apiserver",
       ravenCommand(["sandbox", "apiserver", "--dir", cfg.dir]),
@@ -217,6 +252,8 @@ export async function up(opts: UpOptions): Promise<void> {
     apiserver.start();
     await waitReady(cfg, 60_000, () => apiserver.alive);
     state.children.apiserver = apiserver.child!.pid!;
+    progress(progressLine("API server", Date.now() - tStep));
+    tStep = Date.now();
     const cm = new Component(
       "controller-manager",
       ravenCommand([
@@ -239,6 +276,8 @@ export async function up(opts: UpOptions): Promise<void> {
     components.push(cm);
     cm.start();
     state.children["controller-manager"] = cm.child!.pid!;
+    progress(progressLine("controllers", Date.now() - tStep, "started"));
+    tStep = Date.now();
     if (cfg.backend !== "none") await installRaven(p.kubeconfig);
     if (cfg.backend !== "none" && cfg.ravenController) {
       const raven = new Component(
@@ -272,11 +311,20 @@ export async function up(opts: UpOptions): Promise<void> {
       raven.start();
       state.children["raven-controller"] = raven.child!.pid!;
     }
+    if (cfg.backend !== "none")
+      progress(
+        progressLine(
+          "raven",
+          Date.now() - tStep,
+          cfg.ravenController ? "CRDs, RBAC, raven-controller" : "CRDs, RBAC",
+        ),
+      );
     await prepared;
     for (const n of nodes) n.startKubelet();
     state.ready = true;
     saveState();
     opts.log.info({ nodes: nodes.length, ms: Date.now() - t0 }, "sandbox ready");
+    progress(progressLine("ready", Date.now() - t0, `logs in ${p.logs}`));
     out(`export KUBECONFIG=${p.kubeconfig}`);
   } catch (err) {
     await shutdown(false);
@@ -349,6 +397,7 @@ async function detach(cfg: SandboxConfig, opts: UpOptions, out: (l: string) => v
     await new Promise((r) => setTimeout(r, 100));
   }
   opts.log.debug({ pid: child.pid }, "sandbox running in the background");
+  opts.progress?.(`raven sandbox running in the background in ${cfg.dir} (logs in ${p.logs})`);
   out(`export KUBECONFIG=${p.kubeconfig}`);
 }
 
@@ -390,15 +439,28 @@ export async function stop(
   const names = Object.keys(s.children);
   await kill(names.filter((n) => n.startsWith("kubelet-")));
   const cfg = readConfig(dir);
-  if (opts.removePods && cfg)
+  if (cfg)
     await Promise.all(
       nodeLayouts(cfg)
         .filter((l) => ours(`containerd-${l.name}`) !== undefined)
-        .map((l) => removeAllPods(l.containerdSocket, 60_000).catch(() => 0)),
+        .map((l) =>
+          (opts.removePods ? removeAllPods : stopAllPods)(l.containerdSocket, 60_000).catch(() => 0),
+        ),
     );
   await kill(names);
+  if (cfg && nodeLayouts(cfg).length) await releaseNodeNetworks(cfg.instanceId);
   rmSync(paths(dir).state, { force: true });
   return true;
+}
+
+/** The nodes' namespaces, links and nft tables: `up` makes them again. */
+async function releaseNodeNetworks(instanceId: string, log?: Logger): Promise<void> {
+  try {
+    await deleteSandboxNetwork(instanceId);
+    await deleteSandboxNftTables(instanceId);
+  } catch (err) {
+    log?.warn({ err }, "could not remove the nodes' network; 'raven sandbox down' will");
+  }
 }
 
 /**

@@ -11,14 +11,26 @@ import { linkNames, netnsNames, sh } from "./network.ts";
 
 /** Stops and removes every pod sandbox through CRI (CNI DEL runs for each). Returns how many. */
 export async function removeAllPods(containerdSocket: string, timeoutMs = 60_000): Promise<number> {
+  return forEachPod(containerdSocket, timeoutMs, true);
+}
+
+/**
+ * Stops every pod sandbox (its containers, then CNI DEL) and keeps the records, as a node that
+ * shuts down does: the kubelet of the next start finds them not ready and starts them anew.
+ */
+export async function stopAllPods(containerdSocket: string, timeoutMs = 60_000): Promise<number> {
+  return forEachPod(containerdSocket, timeoutMs, false);
+}
+
+async function forEachPod(containerdSocket: string, timeoutMs: number, remove: boolean): Promise<number> {
   const cri = CriClient.connect(containerdSocket);
   try {
     const deadline = Date.now() + timeoutMs;
     const pods = await cri.listPodSandbox();
     for (const pod of pods) {
-      if (Date.now() > deadline) throw new Error("removing pods through CRI took too long");
+      if (Date.now() > deadline) throw new Error("stopping pods through CRI took too long");
       await cri.stopPodSandbox(pod.id);
-      await cri.removePodSandbox(pod.id);
+      if (remove) await cri.removePodSandbox(pod.id);
     }
     return pods.length;
   } finally {

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pruneUnknownFields, validateAgainstSchema } from "../../sandbox/apiserver/openapi/crd-schema.ts";
+import { IPV4_CIDR_PATTERN, IPV4_PATTERN } from "../ipam.ts";
 import type { Owner } from "../model.ts";
 import { newFloatingIpCr, newLoadBalancerCr, newNetworkCr, newPortCr, newSubnetCr } from "./convert.ts";
 import { loadCrds } from "./crds.ts";
@@ -113,4 +114,34 @@ test("what the backend writes fits the schemas exactly", () => {
     spec: { ipAddress: "nope" },
   });
   assert.ok(bad.length > 0);
+});
+
+test("every address and CIDR field of the CRDs takes canonical forms only, the same as the code's", () => {
+  const found: string[] = [];
+  const walk = (node: any, path: string) => {
+    if (!node || typeof node !== "object") return;
+    if (typeof node.pattern === "string" && !path.endsWith("macAddress")) {
+      const want = path.endsWith("cidr") ? IPV4_CIDR_PATTERN : IPV4_PATTERN;
+      assert.equal(node.pattern, want, path);
+      found.push(path);
+    }
+    for (const [k, v] of Object.entries(node.properties ?? {})) walk(v, `${path}.${k}`);
+    if (node.items) walk(node.items, path);
+  };
+  for (const crd of crds) walk(crd.spec.versions[0].schema.openAPIV3Schema, crd.spec.names.kind);
+  assert.deepEqual(found.sort(), [
+    "FloatingIP.spec.fixedIPAddress",
+    "FloatingIP.spec.floatingIPAddress",
+    "LoadBalancer.spec.pools.members.address",
+    "LoadBalancer.spec.vipAddress",
+    "Network.spec.cidr",
+    "Port.spec.ipAddress",
+    "Subnet.spec.allocationPools.end",
+    "Subnet.spec.allocationPools.start",
+    "Subnet.spec.cidr",
+    "Subnet.spec.gatewayIP",
+  ]);
+  const port = byKind.get("Port")!.spec.versions[0].schema.openAPIV3Schema;
+  for (const ip of ["192.168.0.002", "192.168.00.2", " 192.168.0.2", "256.0.0.1"])
+    assert.ok(validateAgainstSchema(port, { spec: { ipAddress: ip } }).length > 0, ip);
 });
