@@ -38,9 +38,13 @@ export function outputFor(accept: string | undefined, query: URLSearchParams): O
   return { kind: "json" };
 }
 
-/** The verb a method means on a resource route (watch counts as list for this check). */
+/**
+ * The verb a method means on a resource route, to refuse what the resource does not serve
+ * (a GET of a review, a collection DELETE of namespaces) with 405 as upstream does. Watch
+ * counts as list; /status counts as update (every resource with a status can be updated).
+ */
 function verbOf(method: string, r: ResourceRequest): string {
-  if (r.subresource) return "update"; // status: served with the resource's own verbs
+  if (r.subresource) return "update";
   switch (method) {
     case "GET":
       return r.name ? "get" : "list";

@@ -10,7 +10,7 @@ import {
   validateCrdSchemaShape,
 } from "./crd-schema.ts";
 import type { JsonSchema } from "./json-schema.ts";
-import { cronTabSchema } from "./testdata.ts";
+import { cronTabSchema } from "./testing.ts";
 
 const messages = (errs: FieldError[]) => errs.map((e) => `${e.field}: ${fieldErrorBody(e)}`);
 const check = (spec: Record<string, unknown>) =>

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { explain } from "./kubectl-explain.ts";
-import { builtinDefs, cronTabDef } from "./testdata.ts";
+import { builtinDefs, cronTabDef } from "./testing.ts";
 import { buildGroupVersionDoc } from "./v3.ts";
 
 // Documents as served (through JSON, as kubectl receives them).

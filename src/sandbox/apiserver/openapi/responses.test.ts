@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { openApiV2Response, openApiV3Response } from "./responses.ts";
-import { builtinDefs } from "./testdata.ts";
+import { builtinDefs } from "./testing.ts";
 import { OpenApiCache } from "./v3.ts";
 
 const cache = new OpenApiCache({ generation: 1, all: builtinDefs });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { cronTabSchema } from "./testdata.ts";
+import { cronTabSchema } from "./testing.ts";
 import {
   decodeErrorMessage,
   dropUnknownFields,

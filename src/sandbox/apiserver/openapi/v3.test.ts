@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ResourceDef } from "../types.ts";
-import { builtinDef, builtinDefs, cronTabDef } from "./testdata.ts";
+import { builtinDef, builtinDefs, cronTabDef } from "./testing.ts";
 import type { OpenApiDocument } from "./v3.ts";
 import { buildGroupVersionDoc, buildIndex, documentHash, groupVersionPath, OpenApiCache } from "./v3.ts";
 

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { decodeMessage } from "./decode-message.ts";
 import { KubernetesProtobufError } from "./errors.ts";
 import { decodeKubernetesProtobuf } from "./index.ts";
-import { bytes, fixed32, fixed64, kubernetesBody, mapEntry, message, varint } from "./test-encoder.ts";
+import { bytes, fixed32, fixed64, kubernetesBody, mapEntry, message, varint } from "./testing.ts";
 
 const isError = (reason: string) => (e: unknown) =>
   e instanceof KubernetesProtobufError && e.reason === reason;

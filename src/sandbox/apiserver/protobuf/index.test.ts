@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { decodeKubernetesProtobuf, KubernetesProtobufError } from "./index.ts";
 import * as rec from "./recorded-bodies.ts";
-import { bytes, kubernetesBody, message } from "./test-encoder.ts";
+import { bytes, kubernetesBody, message } from "./testing.ts";
 
 test("create deployment --replicas=3 (recordings.txt)", () => {
   assert.deepEqual(decodeKubernetesProtobuf(rec.DEPLOYMENT_D), {

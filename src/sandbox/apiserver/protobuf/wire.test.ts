@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { KubernetesProtobufError } from "./errors.ts";
-import { bytes, fixed32, fixed64, message, varint } from "./test-encoder.ts";
+import { bytes, fixed32, fixed64, message, varint } from "./testing.ts";
 import { readFields, readPackedVarints, toInt32, toInt64 } from "./wire.ts";
 
 const fields = (buf: Uint8Array) => [...readFields(buf, "Test")];
