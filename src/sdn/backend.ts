@@ -108,6 +108,8 @@ export interface SdnBackend {
   ensureNetwork(req: NetworkRequest): Promise<NetworkWithSubnet>;
   /** The network and subnet owned by a namespace (or the cluster), if any. */
   findNetwork(ownerUid: string, purpose: NetworkPurpose): NetworkWithSubnet | undefined;
+  /** A subnet by id (for the node agent: the gateway and prefix of a port's address). */
+  findSubnet(subnetId: string): Subnet | undefined;
   /** Deletes a network and its subnet; SdnError "InUse" while ports remain on it. */
   deleteNetwork(networkId: string): Promise<void>;
 

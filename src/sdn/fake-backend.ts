@@ -21,6 +21,7 @@ import type {
   NetworkPurpose,
   Owner,
   Port,
+  Subnet,
 } from "./model.ts";
 import { ReleaseHistory } from "./release-history.ts";
 
@@ -121,6 +122,11 @@ export class FakeSdnBackend implements SdnBackend {
   findNetwork(ownerUid: string, purpose: NetworkPurpose): NetworkWithSubnet | undefined {
     for (const n of this.networks.values())
       if (n.owner.uid === ownerUid && n.purpose === purpose) return { network: n.network, subnet: n.subnet };
+    return undefined;
+  }
+
+  findSubnet(subnetId: string): Subnet | undefined {
+    for (const n of this.networks.values()) if (n.subnet.id === subnetId) return n.subnet;
     return undefined;
   }
 

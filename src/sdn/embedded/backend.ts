@@ -23,9 +23,10 @@ import type {
   LoadBalancerState,
   NetworkPurpose,
   Port,
+  Subnet,
 } from "../model.ts";
 import type { EmbeddedContext } from "./context.ts";
-import { isManaged, toFloatingIp, toLoadBalancerState, toPort } from "./convert.ts";
+import { isManaged, toFloatingIp, toLoadBalancerState, toPort, toSubnet } from "./convert.ts";
 import { FloatingIps } from "./floating-ips.ts";
 import { LoadBalancers } from "./load-balancers.ts";
 import { Networks } from "./networks.ts";
@@ -108,6 +109,11 @@ export class EmbeddedBackend implements SdnBackend {
 
   findNetwork(ownerUid: string, purpose: NetworkPurpose): NetworkWithSubnet | undefined {
     return this.networks.find(ownerUid, purpose);
+  }
+
+  findSubnet(subnetId: string): Subnet | undefined {
+    const cr = this.store.byUid("subnet", subnetId);
+    return cr && toSubnet(cr, this.ctx.tenantId);
   }
 
   deleteNetwork(networkId: string): Promise<void> {

@@ -1,0 +1,242 @@
+// raven-agent's answer to each CNI call: binds a pod to its port (ADD), unbinds it (DEL),
+// checks the binding (CHECK), removes what the runtime no longer lists (GC), says whether it
+// can serve (STATUS). The port is taken from the pod's annotation, but only once the backend
+// confirms it: the port exists, belongs to this pod's UID and is bound to this node (a pod
+// cannot take another's address by writing an annotation). The addresses and MAC come from the
+// backend, never from the annotation.
+import { AnnotationError, parsePortAnnotation } from "../api/annotations.ts";
+import { CNI_ERRORS, type CniReply, type CniRequest, cniError } from "../api/cni.ts";
+import type { Ip } from "../dataplane/ip.ts";
+import {
+  bridgeName,
+  hostVethName,
+  netnsName,
+  planBridge,
+  planDeletePodLink,
+  planPodLink,
+} from "../dataplane/pod-link.ts";
+import type { KubeObject } from "../kube/objects.ts";
+import type { Port, Subnet } from "../sdn/model.ts";
+
+/** The pods of this node as the agent's cache shows them. */
+export interface PodSource {
+  /** Resolves with the pod (that UID, when given) once `ready(pod)` holds; rejects when `signal` aborts. */
+  waitFor(
+    namespace: string,
+    name: string,
+    uid: string | undefined,
+    ready: (pod: KubeObject) => boolean,
+    signal: AbortSignal,
+  ): Promise<KubeObject>;
+}
+
+/** What the agent reads of the backend (SdnBackend satisfies it), and a way to wait for it to change. */
+export interface PortSource {
+  findPorts(ownerUid: string): Port[];
+  findSubnet(subnetId: string): Subnet | undefined;
+  /** Resolves when `found()` answers something, rechecking on every backend change; rejects on abort. */
+  waitFor<T>(found: () => T | undefined, signal: AbortSignal): Promise<T>;
+}
+
+export interface BinderEvents {
+  warn(pod: KubeObject, reason: string, message: string): void;
+}
+
+export interface BinderOptions {
+  nodeName: string;
+  portAnnotation: string;
+  pods: PodSource;
+  ports: PortSource;
+  ip: Ip;
+  events: BinderEvents;
+  /** Told when a port is bound (ACTIVE) or unbound (DOWN). */
+  onPortState?: (portId: string, state: "ACTIVE" | "DOWN") => void;
+  /** Whether the agent's caches are synced (STATUS). */
+  ready: () => boolean;
+}
+
+const prefixOf = (cidr: string) => cidr.split("/")[1];
+
+/** The node ends of pod veths this agent makes (hostVethName). */
+const HOST_VETH = /^rv[0-9a-f]{11}$/;
+
+export class Binder {
+  private readonly o: BinderOptions;
+  /** Bound ports by attachment (containerId/ifname), to mark them DOWN on DEL. */
+  private readonly bound = new Map<string, string>();
+
+  constructor(o: BinderOptions) {
+    this.o = o;
+  }
+
+  async handle(req: CniRequest, signal: AbortSignal): Promise<CniReply> {
+    const version = typeof req.config.cniVersion === "string" ? req.config.cniVersion : "1.0.0";
+    const error = (code: number, msg: string, details?: string): CniReply => ({
+      error: cniError(version, code, msg, details),
+    });
+    try {
+      switch (req.command) {
+        case "STATUS":
+          return this.o.ready()
+            ? {}
+            : error(CNI_ERRORS.notAvailable, "raven-agent has not synced its caches yet");
+        case "ADD":
+          if (!this.o.ready())
+            return error(CNI_ERRORS.tryAgainLater, "raven-agent has not synced its caches yet");
+          return await this.add(req, version, signal, error);
+        case "DEL":
+          await this.del(req);
+          return {};
+        case "CHECK":
+          return await this.check(req, error);
+        case "GC":
+          await this.gc(req);
+          return {};
+        default:
+          return error(CNI_ERRORS.invalidEnvironment, `unknown command ${req.command}`);
+      }
+    } catch (err) {
+      if (signal.aborted)
+        return error(CNI_ERRORS.tryAgainLater, `${req.command} did not finish in time`, String(err));
+      return error(CNI_ERRORS.ioFailure, `${req.command} failed`, String((err as Error).message ?? err));
+    }
+  }
+
+  private async add(
+    req: CniRequest,
+    version: string,
+    signal: AbortSignal,
+    error: (code: number, msg: string, details?: string) => CniReply,
+  ): Promise<CniReply> {
+    const { K8S_POD_NAMESPACE: namespace, K8S_POD_NAME: name, K8S_POD_UID: uid } = req.args;
+    if (!namespace || !name)
+      return error(
+        CNI_ERRORS.invalidEnvironment,
+        "CNI_ARGS must name the pod (K8S_POD_NAMESPACE, K8S_POD_NAME)",
+      );
+    const netns = netnsName(req.netns);
+    if (!netns)
+      return error(CNI_ERRORS.invalidEnvironment, `CNI_NETNS ${req.netns} is not under /var/run/netns`);
+    const key = this.o.portAnnotation;
+    let pod: KubeObject;
+    try {
+      pod = await this.o.pods.waitFor(
+        namespace,
+        name,
+        uid,
+        (p) => Boolean(p.metadata.annotations?.[key]),
+        signal,
+      );
+    } catch {
+      return error(CNI_ERRORS.tryAgainLater, `pod ${namespace}/${name} has no port from Raven yet`);
+    }
+    let portId: string;
+    try {
+      portId = parsePortAnnotation(key, pod.metadata.annotations?.[key]).id;
+    } catch (err) {
+      const msg = err instanceof AnnotationError ? err.message : String(err);
+      this.o.events.warn(pod, "InvalidPortAnnotation", msg);
+      return error(CNI_ERRORS.invalidConfig, msg);
+    }
+    // The backend must know this port as the pod's, on this node: wait for its cache, within the deadline.
+    const podUid = pod.metadata.uid!;
+    let port: Port;
+    try {
+      port = await this.o.ports.waitFor(
+        () => this.o.ports.findPorts(podUid).find((p) => p.id === portId),
+        signal,
+      );
+    } catch {
+      const msg = `port ${portId} named by annotation ${key} is not a port of pod ${namespace}/${name} (uid ${podUid})`;
+      this.o.events.warn(pod, "PortRejected", `${msg}; the pod does not get that address`);
+      return error(CNI_ERRORS.invalidConfig, msg);
+    }
+    if (port["binding:host_id"] !== this.o.nodeName) {
+      const msg = `port ${portId} of pod ${namespace}/${name} is bound to node ${port["binding:host_id"]}, not ${this.o.nodeName}`;
+      this.o.events.warn(pod, "PortRejected", msg);
+      return error(CNI_ERRORS.invalidConfig, msg);
+    }
+    const fixed = port.fixed_ips[0];
+    const subnet = await this.o.ports.waitFor(() => this.o.ports.findSubnet(fixed.subnet_id), signal);
+    if (!subnet.gateway_ip) return error(CNI_ERRORS.invalidConfig, `subnet ${subnet.cidr} has no gateway`);
+    const bridge = bridgeName(port.network_id);
+    const hostVeth = hostVethName(req.containerId, req.ifname);
+    const ip = this.o.ip;
+    // A repeated ADD (the runtime retrying) starts from a clean slate.
+    if (await ip.link(hostVeth)) await ip.apply(planDeletePodLink(hostVeth));
+    const addressCidr = `${fixed.ip_address}/${prefixOf(subnet.cidr)}`;
+    await ip.apply([
+      ...planBridge(
+        { bridge, gatewayCidr: `${subnet.gateway_ip}/${prefixOf(subnet.cidr)}` },
+        Boolean(await ip.link(bridge)),
+      ),
+      ...planPodLink({
+        netns,
+        ifname: req.ifname,
+        hostVeth,
+        bridge,
+        mac: port.mac_address,
+        addressCidr,
+        gateway: subnet.gateway_ip,
+      }),
+    ]);
+    this.bound.set(`${req.containerId}/${req.ifname}`, port.id);
+    this.o.onPortState?.(port.id, "ACTIVE");
+    const host = await ip.link(hostVeth);
+    return {
+      result: {
+        cniVersion: version,
+        interfaces: [
+          { name: hostVeth, mac: host?.address ?? "" },
+          { name: req.ifname, mac: port.mac_address, sandbox: req.netns },
+        ],
+        ips: [{ address: addressCidr, gateway: subnet.gateway_ip, interface: 1 }],
+        routes: [{ dst: "0.0.0.0/0", gw: subnet.gateway_ip }],
+        dns: {},
+      },
+    };
+  }
+
+  /** Idempotent: whatever is left of the binding goes; nothing left is success too. */
+  private async del(req: CniRequest): Promise<void> {
+    const hostVeth = hostVethName(req.containerId, req.ifname);
+    if (await this.o.ip.link(hostVeth)) await this.o.ip.apply(planDeletePodLink(hostVeth));
+    const key = `${req.containerId}/${req.ifname}`;
+    const portId = this.bound.get(key);
+    this.bound.delete(key);
+    if (portId) this.o.onPortState?.(portId, "DOWN");
+  }
+
+  /** Removes the node ends of every attachment the runtime no longer lists (`cni.dev/attachments`). */
+  private async gc(req: CniRequest): Promise<void> {
+    const valid = (req.config["cni.dev/attachments"] ?? []) as { containerID: string; ifname: string }[];
+    const keep = new Set(valid.map((a) => hostVethName(a.containerID, a.ifname)));
+    for (const link of await this.o.ip.links())
+      if (HOST_VETH.test(link.ifname) && !keep.has(link.ifname))
+        await this.o.ip.apply(planDeletePodLink(link.ifname));
+  }
+
+  /** The interface is still there with the port's MAC and address (from prevResult). */
+  private async check(
+    req: CniRequest,
+    error: (code: number, msg: string, details?: string) => CniReply,
+  ): Promise<CniReply> {
+    const netns = netnsName(req.netns);
+    const prev = req.config.prevResult as
+      | { ips?: { address: string }[]; interfaces?: { name: string; mac?: string; sandbox?: string }[] }
+      | undefined;
+    if (!netns || !prev) return error(CNI_ERRORS.invalidConfig, "CHECK needs CNI_NETNS and a prevResult");
+    const want = prev.interfaces?.find((i) => i.sandbox);
+    const link = await this.o.ip.link(req.ifname, netns);
+    if (!link) return error(CNI_ERRORS.ioFailure, `interface ${req.ifname} is gone from ${req.netns}`);
+    if (want?.mac && link.address !== want.mac)
+      return error(CNI_ERRORS.ioFailure, `interface ${req.ifname} has MAC ${link.address}, not ${want.mac}`);
+    const have = new Set(
+      (link.addr_info ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`),
+    );
+    for (const a of prev.ips ?? [])
+      if (!have.has(a.address))
+        return error(CNI_ERRORS.ioFailure, `interface ${req.ifname} lacks ${a.address}`);
+    return {};
+  }
+}

@@ -1,0 +1,89 @@
+// A pod bound to its port, as `ip` commands: the namespace network's bridge on the node (with the
+// subnet's gateway address), and a veth whose pod end is made directly in the pod's netns
+// (never visible on the node under the pod's interface name) with the port's MAC and address and
+// a default route via the gateway, and whose node end joins the bridge in hairpin mode (a pod
+// reaching its own Service VIP gets its packets back). Pure planning: apply with ip.ts.
+import { createHash } from "node:crypto";
+
+/** One `ip` invocation's argv, without "ip" (as `ip -batch` takes it), and in which netns. */
+export interface IpCommand {
+  /** undefined: the agent's own netns (the node's). */
+  netns?: string;
+  args: string[];
+}
+
+const hash = (s: string, hexDigits: number) =>
+  createHash("sha256").update(s).digest("hex").slice(0, hexDigits);
+
+/** The bridge of a namespace network on every node: `rvbr` + 8 hex of the network id (15-char limit). */
+export const bridgeName = (networkId: string) => `rvbr${hash(networkId, 8)}`;
+
+/** The node end of a pod's veth: `rv` + 11 hex of container id and interface (as CNI's `veth` + hash). */
+export const hostVethName = (containerId: string, ifname: string) =>
+  `rv${hash(`${containerId}/${ifname}`, 11)}`;
+
+/** The name `ip -n` takes for a netns path under /var/run/netns or /run/netns; undefined otherwise. */
+export function netnsName(path: string): string | undefined {
+  const m = /^\/(?:var\/)?run\/netns\/([^/]+)$/.exec(path);
+  return m?.[1];
+}
+
+export interface BridgePlan {
+  bridge: string;
+  /** The subnet's gateway with the subnet's prefix, e.g. 192.168.0.1/24. */
+  gatewayCidr: string;
+}
+
+/** The bridge, its gateway address and up; idempotent (replace, and add only when missing). */
+export function planBridge(p: BridgePlan, exists: boolean): IpCommand[] {
+  return [
+    ...(exists ? [] : [{ args: ["link", "add", "name", p.bridge, "type", "bridge"] }]),
+    { args: ["addr", "replace", p.gatewayCidr, "dev", p.bridge] },
+    { args: ["link", "set", p.bridge, "up"] },
+  ];
+}
+
+export interface PodLinkPlan {
+  /** The pod's netns name (`ip -n`). */
+  netns: string;
+  /** The interface inside the pod (eth0). */
+  ifname: string;
+  hostVeth: string;
+  bridge: string;
+  mac: string;
+  /** The port's address with the subnet's prefix, e.g. 192.168.0.2/24. */
+  addressCidr: string;
+  gateway: string;
+}
+
+/** The veth, made with its pod end already in the pod's netns, then both ends configured. */
+export function planPodLink(p: PodLinkPlan): IpCommand[] {
+  const inPod = (...args: string[]): IpCommand => ({ netns: p.netns, args });
+  return [
+    {
+      args: ["link", "add", "name", p.hostVeth, "type", "veth", "peer", "name", p.ifname, "netns", p.netns],
+    },
+    { args: ["link", "set", p.hostVeth, "master", p.bridge] },
+    { args: ["link", "set", p.hostVeth, "type", "bridge_slave", "hairpin", "on"] },
+    { args: ["link", "set", p.hostVeth, "up"] },
+    inPod("link", "set", "lo", "up"),
+    inPod("link", "set", p.ifname, "address", p.mac),
+    inPod("addr", "add", p.addressCidr, "dev", p.ifname),
+    inPod("link", "set", p.ifname, "up"),
+    inPod("route", "replace", "default", "via", p.gateway, "dev", p.ifname),
+  ];
+}
+
+/** Removing the node end removes the pod end with it (and with the netns gone, it is gone already). */
+export const planDeletePodLink = (hostVeth: string): IpCommand[] => [{ args: ["link", "del", hostVeth] }];
+
+/** The commands grouped by netns, in order, for one `ip [-n NS] -batch -` per group. */
+export function batches(cmds: IpCommand[]): { netns?: string; lines: string[] }[] {
+  const out: { netns?: string; lines: string[] }[] = [];
+  for (const c of cmds) {
+    const last = out[out.length - 1];
+    if (last && last.netns === c.netns) last.lines.push(c.args.join(" "));
+    else out.push({ netns: c.netns, lines: [c.args.join(" ")] });
+  }
+  return out;
+}
