@@ -65,6 +65,7 @@ const binder = new Binder({
   events: { warn: (pod, reason, msg) => events.push(`${pod.metadata.name} ${reason}: ${msg}`) },
   onPortState: (id, state) => states.push(`${id} ${state}`),
   ready: () => true,
+  whenReady: async () => true,
 });
 
 let net: Awaited<ReturnType<FakeSdnBackend["ensureNetwork"]>>;

@@ -10,13 +10,13 @@ import type { Ip } from "../dataplane/ip.ts";
 import {
   bridgeName,
   hostVethName,
-  netnsName,
   planBridge,
   planDeletePodLink,
   planPodLink,
 } from "../dataplane/pod-link.ts";
 import type { KubeObject } from "../kube/objects.ts";
 import type { Port, Subnet } from "../sdn/model.ts";
+import { KeyedLock } from "../util/keyed-lock.ts";
 
 /** The pods of this node as the agent's cache shows them. */
 export interface PodSource {
@@ -53,6 +53,8 @@ export interface BinderOptions {
   onPortState?: (portId: string, state: "ACTIVE" | "DOWN") => void;
   /** Whether the agent's caches are synced (STATUS). */
   ready: () => boolean;
+  /** Resolves true once they are, false if `signal` aborts first. */
+  whenReady: (signal: AbortSignal) => Promise<boolean>;
 }
 
 const prefixOf = (cidr: string) => cidr.split("/")[1];
@@ -64,6 +66,7 @@ export class Binder {
   private readonly o: BinderOptions;
   /** Bound ports by attachment (containerId/ifname), to mark them DOWN on DEL. */
   private readonly bound = new Map<string, string>();
+  private readonly bridges = new KeyedLock();
 
   constructor(o: BinderOptions) {
     this.o = o;
@@ -81,7 +84,8 @@ export class Binder {
             ? {}
             : error(CNI_ERRORS.notAvailable, "raven-agent has not synced its caches yet");
         case "ADD":
-          if (!this.o.ready())
+          // A pod that starts with the agent waits for its caches (within the call's deadline).
+          if (!(await this.o.whenReady(signal)))
             return error(CNI_ERRORS.tryAgainLater, "raven-agent has not synced its caches yet");
           return await this.add(req, version, signal, error);
         case "DEL":
@@ -114,9 +118,9 @@ export class Binder {
         CNI_ERRORS.invalidEnvironment,
         "CNI_ARGS must name the pod (K8S_POD_NAMESPACE, K8S_POD_NAME)",
       );
-    const netns = netnsName(req.netns);
-    if (!netns)
-      return error(CNI_ERRORS.invalidEnvironment, `CNI_NETNS ${req.netns} is not under /var/run/netns`);
+    const netns = req.netns;
+    if (!netns.startsWith("/"))
+      return error(CNI_ERRORS.invalidEnvironment, `CNI_NETNS "${netns}" is not a path`);
     const key = this.o.portAnnotation;
     let pod: KubeObject;
     try {
@@ -165,13 +169,15 @@ export class Binder {
     // A repeated ADD (the runtime retrying) starts from a clean slate.
     if (await ip.link(hostVeth)) await ip.apply(planDeletePodLink(hostVeth));
     const addressCidr = `${fixed.ip_address}/${prefixOf(subnet.cidr)}`;
+    // Pods of one network start together: one of them makes the bridge, the others wait for it.
+    const gatewayCidr = `${subnet.gateway_ip}/${prefixOf(subnet.cidr)}`;
+    await this.bridges.run(bridge, async () =>
+      ip.apply(planBridge({ bridge, gatewayCidr }, Boolean(await ip.link(bridge)))),
+    );
     await ip.apply([
-      ...planBridge(
-        { bridge, gatewayCidr: `${subnet.gateway_ip}/${prefixOf(subnet.cidr)}` },
-        Boolean(await ip.link(bridge)),
-      ),
       ...planPodLink({
         netns,
+        nodeNetns: ip.nodeNetns,
         ifname: req.ifname,
         hostVeth,
         bridge,
@@ -221,7 +227,7 @@ export class Binder {
     req: CniRequest,
     error: (code: number, msg: string, details?: string) => CniReply,
   ): Promise<CniReply> {
-    const netns = netnsName(req.netns);
+    const netns = req.netns || undefined;
     const prev = req.config.prevResult as
       | { ips?: { address: string }[]; interfaces?: { name: string; mac?: string; sandbox?: string }[] }
       | undefined;

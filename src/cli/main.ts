@@ -1,5 +1,6 @@
 // The `raven` command. Subcommands load their modules lazily so `--help` stays fast.
 import { Command } from "commander";
+import { agentCommand } from "./agent.ts";
 import { controllerCommand } from "./controller.ts";
 import { netCommand } from "./net.ts";
 import { sandboxCommand } from "./sandbox.ts";
@@ -11,6 +12,7 @@ const program = new Command()
 
 program.addCommand(sandboxCommand());
 program.addCommand(controllerCommand());
+program.addCommand(agentCommand());
 program.addCommand(netCommand());
 
 program.parseAsync(process.argv).catch((err: Error) => {

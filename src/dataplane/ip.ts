@@ -1,5 +1,7 @@
-// Applying `ip` plans and reading links back: one `ip [-n NS] -batch -` process per netns group
-// (a few ms each), JSON reads with `ip -j`. The only place the dataplane runs `ip`.
+// Applying `ip` plans and reading links back: one `ip -batch -` process per netns group (a few
+// ms each), JSON reads with `ip -j`. A pod's netns is a file wherever the runtime put it (the
+// CNI_NETNS path), so commands for it run through `nsenter --net=`. The only place the
+// dataplane runs `ip`.
 import { execFile } from "node:child_process";
 import { batches, type IpCommand } from "./pod-link.ts";
 
@@ -13,6 +15,8 @@ export interface LinkInfo {
 
 /** What the dataplane needs of `ip` (`ipTool` is the real one; tests use a recording fake). */
 export interface Ip {
+  /** How `ip link ... netns` names the node's netns (where commands without a netns run). */
+  readonly nodeNetns: string;
   apply(cmds: IpCommand[]): Promise<void>;
   /** The link with its addresses, or undefined when there is none of that name. */
   link(name: string, netns?: string): Promise<LinkInfo | undefined>;
@@ -20,9 +24,18 @@ export interface Ip {
   links(netns?: string): Promise<LinkInfo[]>;
 }
 
-function run(args: string[], input?: string): Promise<string> {
+/** `ip ARGS` in the netns file `netns`, else in `home` (a netns name), else here. */
+function run(
+  netns: string | undefined,
+  home: string | undefined,
+  args: string[],
+  input?: string,
+): Promise<string> {
+  const [cmd, argv] = netns
+    ? ["nsenter", [`--net=${netns}`, "ip", ...args]]
+    : ["ip", [...(home ? ["-n", home] : []), ...args]];
   return new Promise((resolve, reject) => {
-    const child = execFile("ip", args, { timeout: 30_000 }, (err, stdout, stderr) => {
+    const child = execFile(cmd, argv, { timeout: 30_000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`ip ${args.join(" ")}: ${String(stderr).trim() || err.message}`));
       else resolve(String(stdout));
     });
@@ -31,31 +44,26 @@ function run(args: string[], input?: string): Promise<string> {
 }
 
 /**
- * The real `ip`. `home`: the netns that commands without one run in (the node's, when the agent
- * itself runs elsewhere, as in tests); undefined: the agent's own.
+ * The real `ip`. `home`: the named netns that commands without one run in (the node's, when the
+ * agent itself runs elsewhere, as in tests); undefined: the agent's own.
  */
 export function ipTool(home?: string): Ip {
-  const nsArgs = (netns?: string) => {
-    const ns = netns ?? home;
-    return ns ? ["-n", ns] : [];
-  };
   return {
+    nodeNetns: home ?? String(process.pid),
     async apply(cmds) {
-      for (const b of batches(cmds))
-        await run([...nsArgs(b.netns), "-batch", "-"], `${b.lines.join("\n")}\n`);
+      for (const b of batches(cmds)) await run(b.netns, home, ["-batch", "-"], `${b.lines.join("\n")}\n`);
     },
     async link(name, netns) {
       try {
-        const out = await run([...nsArgs(netns), "-j", "addr", "show", "dev", name]);
-        const links = JSON.parse(out) as LinkInfo[];
-        return links[0];
+        const out = await run(netns, home, ["-j", "addr", "show", "dev", name]);
+        return (JSON.parse(out) as LinkInfo[])[0];
       } catch (err) {
         if (/does not exist|Cannot find device|No such file/.test(String(err))) return undefined;
         throw err;
       }
     },
     async links(netns) {
-      return JSON.parse(await run([...nsArgs(netns), "-j", "link", "show"])) as LinkInfo[];
+      return JSON.parse(await run(netns, home, ["-j", "link", "show"])) as LinkInfo[];
     },
   };
 }

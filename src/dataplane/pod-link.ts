@@ -1,13 +1,13 @@
 // A pod bound to its port, as `ip` commands: the namespace network's bridge on the node (with the
-// subnet's gateway address), and a veth whose pod end is made directly in the pod's netns
-// (never visible on the node under the pod's interface name) with the port's MAC and address and
-// a default route via the gateway, and whose node end joins the bridge in hairpin mode (a pod
-// reaching its own Service VIP gets its packets back). Pure planning: apply with ip.ts.
+// subnet's gateway address), and a veth made from inside the pod's netns, its pod end there
+// with the port's MAC and address and a default route via the gateway, its node end created
+// directly in the node's netns (`peer ... netns`), where it joins the bridge in hairpin mode (a
+// pod reaching its own Service VIP gets its packets back). Pure planning: apply with ip.ts.
 import { createHash } from "node:crypto";
 
 /** One `ip` invocation's argv, without "ip" (as `ip -batch` takes it), and in which netns. */
 export interface IpCommand {
-  /** undefined: the agent's own netns (the node's). */
+  /** The netns file (CNI_NETNS) to run it in; undefined: the node's (the agent's own). */
   netns?: string;
   args: string[];
 }
@@ -21,12 +21,6 @@ export const bridgeName = (networkId: string) => `rvbr${hash(networkId, 8)}`;
 /** The node end of a pod's veth: `rv` + 11 hex of container id and interface (as CNI's `veth` + hash). */
 export const hostVethName = (containerId: string, ifname: string) =>
   `rv${hash(`${containerId}/${ifname}`, 11)}`;
-
-/** The name `ip -n` takes for a netns path under /var/run/netns or /run/netns; undefined otherwise. */
-export function netnsName(path: string): string | undefined {
-  const m = /^\/(?:var\/)?run\/netns\/([^/]+)$/.exec(path);
-  return m?.[1];
-}
 
 export interface BridgePlan {
   bridge: string;
@@ -44,8 +38,10 @@ export function planBridge(p: BridgePlan, exists: boolean): IpCommand[] {
 }
 
 export interface PodLinkPlan {
-  /** The pod's netns name (`ip -n`). */
+  /** The pod's netns file (CNI_NETNS). */
   netns: string;
+  /** How `ip link ... netns` names the node's netns from inside the pod's: a netns name or a PID in it. */
+  nodeNetns: string;
   /** The interface inside the pod (eth0). */
   ifname: string;
   hostVeth: string;
@@ -56,21 +52,32 @@ export interface PodLinkPlan {
   gateway: string;
 }
 
-/** The veth, made with its pod end already in the pod's netns, then both ends configured. */
+/** The veth, made in the pod's netns with its node end created in the node's, then both ends configured. */
 export function planPodLink(p: PodLinkPlan): IpCommand[] {
   const inPod = (...args: string[]): IpCommand => ({ netns: p.netns, args });
   return [
-    {
-      args: ["link", "add", "name", p.hostVeth, "type", "veth", "peer", "name", p.ifname, "netns", p.netns],
-    },
-    { args: ["link", "set", p.hostVeth, "master", p.bridge] },
-    { args: ["link", "set", p.hostVeth, "type", "bridge_slave", "hairpin", "on"] },
-    { args: ["link", "set", p.hostVeth, "up"] },
+    inPod(
+      "link",
+      "add",
+      "name",
+      p.ifname,
+      "address",
+      p.mac,
+      "type",
+      "veth",
+      "peer",
+      "name",
+      p.hostVeth,
+      "netns",
+      p.nodeNetns,
+    ),
     inPod("link", "set", "lo", "up"),
-    inPod("link", "set", p.ifname, "address", p.mac),
     inPod("addr", "add", p.addressCidr, "dev", p.ifname),
     inPod("link", "set", p.ifname, "up"),
     inPod("route", "replace", "default", "via", p.gateway, "dev", p.ifname),
+    { args: ["link", "set", p.hostVeth, "master", p.bridge] },
+    { args: ["link", "set", p.hostVeth, "type", "bridge_slave", "hairpin", "on"] },
+    { args: ["link", "set", p.hostVeth, "up"] },
   ];
 }
 

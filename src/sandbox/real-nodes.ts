@@ -1,8 +1,9 @@
 // Starting one real node of the sandbox: its network (netns on the underlay), CNI config,
 // containerd (a supervised component run inside the netns with `nsenter --net`, so it keeps the
-// host's mount namespace), the sandbox images imported into it, and the kubelet (also supervised,
-// also in the netns) once the API server is up. Stopping is the reverse; on `down` every pod is
-// stopped and removed through CRI first so CNI DEL runs for each.
+// host's mount namespace), the sandbox images imported into it, and, once the API server is up,
+// raven-agent (with Raven: pods get their ports through raven-cni) and the kubelet (also
+// supervised, also in the netns). Stopping is the reverse: the kubelet, every pod through CRI
+// (CNI DEL runs for each, so raven-agent stops after them), then the agent and containerd.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
@@ -26,15 +27,43 @@ export function nodeLayouts(cfg: SandboxConfig): NodeLayout[] {
 /** Where a node's kubelet finds the API server: the underlay gateway, with the kubelet identity. */
 export const kubeletKubeconfig = (node: NodeLayout): string => join(node.root, "kubelet.kubeconfig");
 
-export function writeKubeletKubeconfig(cfg: SandboxConfig, node: NodeLayout, caFile: string): string {
+/** A node component's kubeconfig: the API server on the underlay gateway, with `identity`'s token. */
+export function writeNodeKubeconfig(
+  cfg: SandboxConfig,
+  node: NodeLayout,
+  caFile: string,
+  identity: "kubelet" | "raven-agent",
+): string {
   mkdirSync(node.root, { recursive: true });
-  const file = kubeletKubeconfig(node);
+  const file = join(node.root, `${identity}.kubeconfig`);
   writeFileSync(
     file,
-    kubeconfigYaml(cfg, "kubelet", caFile, `https://${node.gatewayIp}:${cfg.apiserverPort}`),
+    kubeconfigYaml(cfg, identity, caFile, `https://${node.gatewayIp}:${cfg.apiserverPort}`),
     { mode: 0o600 },
   );
   return file;
+}
+
+/** `raven agent` inside the node's netns, serving raven-cni on the node's socket. */
+export function agentCommand(
+  cfg: SandboxConfig,
+  node: NodeLayout,
+  raven: (args: string[]) => Command,
+): Command {
+  const r = raven([
+    "agent",
+    "--kubeconfig",
+    join(node.root, "raven-agent.kubeconfig"),
+    "--node",
+    node.name,
+    "--socket",
+    node.agentSocket,
+    "--annotation-prefix",
+    cfg.annotationPrefix,
+    "--annotation-names",
+    cfg.annotationNames,
+  ]);
+  return { cmd: "nsenter", args: [`--net=${node.netnsPath}`, r.cmd, ...r.args] };
 }
 
 export function containerdCommand(node: NodeLayout): Command {
@@ -63,13 +92,17 @@ export interface NodeDeps {
   /** The sandbox's images, built once per `up` and shared by every node. */
   images: Promise<BuiltImage[]>;
   raven: (args: string[]) => Command;
+  /** With Raven: the raven-cni bundle (built once per `up`); without, the reference bridge. */
+  ravenCni?: Promise<string>;
 }
 
-/** A running node: its two supervised daemons. */
+/** A running node: its supervised daemons. */
 export class RunningNode {
   readonly layout: NodeLayout;
   readonly containerd: Component;
   readonly kubelet: Component;
+  /** With Raven only. */
+  readonly agent: Component | undefined;
   private readonly log: Logger;
 
   constructor(layout: NodeLayout, deps: NodeDeps) {
@@ -87,6 +120,14 @@ export class RunningNode {
       join(deps.logsDir, `kubelet-${layout.name}.log`),
       deps.log,
     );
+    this.agent = deps.ravenCni
+      ? new Component(
+          `raven-agent-${layout.name}`,
+          agentCommand(deps.cfg, layout, deps.raven),
+          join(deps.logsDir, `raven-agent-${layout.name}.log`),
+          deps.log,
+        )
+      : undefined;
   }
 
   /**
@@ -97,11 +138,12 @@ export class RunningNode {
     const t0 = Date.now();
     const node = this.layout;
     await ensureNodeNetwork(node, deps.all, deps.cfg);
-    writeCniConfig(node);
-    writeKubeletKubeconfig(deps.cfg, node, deps.caFile);
+    writeCniConfig(node, deps.ravenCni && (await deps.ravenCni));
+    writeNodeKubeconfig(deps.cfg, node, deps.caFile, "kubelet");
+    if (deps.ravenCni) writeNodeKubeconfig(deps.cfg, node, deps.caFile, "raven-agent");
     for (const d of [node.podLogsDir, node.podsDir, node.kubeletDir, node.manifestsDir])
       mkdirSync(d, { recursive: true });
-    await writeContainerdConfig(node, { sandboxImage: SANDBOX_IMAGE });
+    await writeContainerdConfig(node, { sandboxImage: SANDBOX_IMAGE, cniBinDir: node.cniBinDir });
     const tNet = Date.now();
     this.containerd.start();
     const logFile = join(deps.logsDir, `containerd-${node.name}.log`);
@@ -113,7 +155,9 @@ export class RunningNode {
     return timings;
   }
 
+  /** The node's API clients: raven-agent first (pods wait for it), then the kubelet. */
   startKubelet(): void {
+    this.agent?.start();
     this.kubelet.start();
   }
 
@@ -138,6 +182,7 @@ export class RunningNode {
         this.log.warn({ node: this.layout.name, err }, "could not stop pods through CRI");
       }
     }
+    await this.agent?.stop();
     await this.containerd.stop();
     return pods;
   }

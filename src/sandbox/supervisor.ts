@@ -200,6 +200,16 @@ export async function up(opts: UpOptions): Promise<void> {
     if (layouts.length) {
       const { buildImages } = await import("./images/build.ts");
       const images: Promise<BuiltImage[]> = buildImages();
+      // With Raven, pods get their ports through raven-cni: bundled once, installed on each node.
+      const ravenCni =
+        cfg.backend === "none"
+          ? undefined
+          : import("../agent/cni-plugin.ts").then(async ({ buildCniBundle }) => {
+              const bundle = join(cfg.dir, "cni", "raven-cni.mjs");
+              await buildCniBundle(bundle);
+              return bundle;
+            });
+      ravenCni?.catch(() => undefined);
       const deps = {
         cfg,
         all: layouts,
@@ -208,11 +218,13 @@ export async function up(opts: UpOptions): Promise<void> {
         log: opts.log,
         images,
         raven: ravenCommand,
+        ravenCni,
       };
       for (const l of layouts) {
         const n = new RunningNode(l, deps);
         track(n.containerd);
         track(n.kubelet);
+        if (n.agent) track(n.agent);
         nodes.push(n);
       }
       // Networks, containerd and images while etcd and the API server start.
@@ -332,7 +344,10 @@ export async function up(opts: UpOptions): Promise<void> {
   }
   // Keep the pid map current as components restart.
   setInterval(() => {
-    for (const c of [...components, ...nodes.flatMap((n) => [n.containerd, n.kubelet])])
+    for (const c of [
+      ...components,
+      ...nodes.flatMap((n) => [n.containerd, n.kubelet, ...(n.agent ? [n.agent] : [])]),
+    ])
       if (c.child?.pid) state.children[c.name] = c.child.pid;
     if (!shuttingDown) saveState();
   }, 2000).unref();
@@ -372,13 +387,15 @@ async function installRaven(adminKubeconfig: string): Promise<void> {
   try {
     await installCrds(client);
     await applyManifest(client, CONTROLLER_RBAC);
+    await applyManifest(client, AGENT_RBAC);
   } finally {
     await client.close();
   }
 }
 
-/** deploy/controller-rbac.yaml in the source tree. */
+/** deploy/'s RBAC in the source tree. */
 const CONTROLLER_RBAC = fileURLToPath(new URL("../../deploy/controller-rbac.yaml", import.meta.url));
+const AGENT_RBAC = fileURLToPath(new URL("../../deploy/agent-rbac.yaml", import.meta.url));
 
 async function detach(cfg: SandboxConfig, opts: UpOptions, out: (l: string) => void): Promise<void> {
   const p = paths(cfg.dir);

@@ -20,11 +20,6 @@ export const HASH_ANNOTATION = "kubernetes.io/config.hash";
 export const isMirrorPod = (pod: KubeObject): boolean =>
   Boolean(pod.metadata.annotations?.[MIRROR_ANNOTATION]);
 
-/** A UUID-shaped id from a hash. */
-function uuidFrom(hex: string): string {
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
 /**
  * The static pod described by a manifest file's text, as the kubelet runs it. Throws with a
  * clear message when the file is not a single Pod.
@@ -39,7 +34,9 @@ export function staticPodFromManifest(text: string, file: string, nodeName: stri
   if (!Array.isArray(obj.spec?.containers) || !obj.spec.containers.length)
     throw new Error(`${file}: the Pod has no containers`);
   const hash = createHash("md5").update(nodeName).update("\0").update(text).digest("hex");
-  const uid = uuidFrom(hash);
+  // As upstream's kubelet: a static pod's UID is its config hash, which its mirror pod carries
+  // as kubernetes.io/config.mirror (so a CNI plugin given the static UID finds the mirror).
+  const uid = hash;
   const spec = { restartPolicy: "Always", terminationGracePeriodSeconds: 30, ...obj.spec, nodeName };
   return {
     apiVersion: "v1",

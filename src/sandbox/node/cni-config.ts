@@ -1,9 +1,12 @@
-// A node's CNI configuration: until Raven's own CNI lands, the reference plugins in /usr/lib/cni
-// (bridge + host-local on the node's pod range, then portmap). containerd reads the
-// lexicographically first file of the node's conf dir, so switching to raven-cni is one file there.
-import { mkdirSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+// A node's CNI configuration: raven-cni (then portmap) when the sandbox runs Raven, else the
+// reference plugins in /usr/lib/cni (bridge + host-local on the node's pod range, then portmap;
+// also the benchmark baseline). containerd reads the lexicographically first file of the
+// node's conf dir, so the choice is one file there; the node's bin dir holds raven-cni and
+// links to the reference plugins.
+import { mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { NodeLayout } from "./layout.ts";
+import { installCniPlugin, ravenConflist } from "../../agent/cni-plugin.ts";
+import { CNI_BIN_DIR, type NodeLayout } from "./layout.ts";
 
 export const CNI_CONF_FILE = "10-raven-bridge.conflist";
 export const CNI_NETWORK_NAME = "raven-bridge";
@@ -35,13 +38,26 @@ export function bridgeConflist(node: NodeLayout): object {
   };
 }
 
-/** Writes the node's conflist atomically (containerd watches the dir). Returns its path. */
-export function writeCniConfig(node: NodeLayout): string {
+/** The reference plugins a node's bin dir links to (raven-cni chains portmap; containerd runs loopback). */
+const REFERENCE_PLUGINS = ["bridge", "host-local", "portmap", "loopback"];
+
+/**
+ * The node's bin dir and conflist, written atomically (containerd watches the conf dir):
+ * raven-cni (running `ravenBundle`) when given, else the reference bridge. Returns the conflist.
+ */
+export function writeCniConfig(node: NodeLayout, ravenBundle?: string): string {
   mkdirSync(node.cniConfDir, { recursive: true });
   mkdirSync(node.cniDataDir, { recursive: true });
+  mkdirSync(node.cniBinDir, { recursive: true });
+  for (const p of REFERENCE_PLUGINS) {
+    rmSync(join(node.cniBinDir, p), { force: true });
+    symlinkSync(join(CNI_BIN_DIR, p), join(node.cniBinDir, p));
+  }
+  if (ravenBundle) installCniPlugin(node.cniBinDir, ravenBundle);
+  const conflist = ravenBundle ? ravenConflist({ agentSocket: node.agentSocket }) : bridgeConflist(node);
   const file = join(node.cniConfDir, CNI_CONF_FILE);
   const tmp = `${file}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(bridgeConflist(node), null, 2)}\n`);
+  writeFileSync(tmp, `${JSON.stringify(conflist, null, 2)}\n`);
   renameSync(tmp, file);
   return file;
 }

@@ -31,6 +31,10 @@ export interface NodeLayout {
   runcRoot: string;
   cniConfDir: string;
   cniDataDir: string;
+  /** The CNI plugins containerd runs for this node (raven-cni, and links to the reference ones). */
+  cniBinDir: string;
+  /** raven-agent's CNI socket on this node. */
+  agentSocket: string;
   /** Parent of each pod's log directory (<namespace>_<name>_<uid>/<container>/<restart>.log). */
   podLogsDir: string;
   /** Parent of each pod's volume directories (<uid>/volumes/<name>). */
@@ -88,6 +92,8 @@ export function nodeLayout(dir: string, plan: NodeNetworkPlan, index: number): N
     runcRoot: join(root, "containerd", "runc"),
     cniConfDir: join(root, "cni", "net.d"),
     cniDataDir: join(root, "cni", "ipam"),
+    cniBinDir: join(root, "cni", "bin"),
+    agentSocket: join(root, "agent.sock"),
     podLogsDir: join(root, "pod-logs"),
     podsDir: join(root, "pods"),
     kubeletDir: join(root, "kubelet"),

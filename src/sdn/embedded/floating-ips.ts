@@ -2,13 +2,13 @@
 // it claims the address across processes. One per owner and role: a Service's
 // `spec.externalIPs[0]` (a given address) or its type LoadBalancer ingress (any free address).
 import { isAlreadyExists, isConflict } from "../../kube/errors.ts";
+import { KeyedLock } from "../../util/keyed-lock.ts";
 import type { FloatingIpRequest } from "../backend.ts";
 import { SdnError } from "../backend.ts";
 import { firstFreeIp, ipToName, isAssignable } from "../ipam.ts";
 import type { FloatingIp, FloatingIpRole } from "../model.ts";
 import { type EmbeddedContext, MAX_ATTEMPTS } from "./context.ts";
 import { newFloatingIpCr, toFloatingIp } from "./convert.ts";
-import { KeyedLock } from "./keyed-lock.ts";
 import type { CompleteNetwork, Networks } from "./networks.ts";
 import { Reservations } from "./reservations.ts";
 import type { FloatingIpCr, FloatingIpSpec } from "./types.ts";

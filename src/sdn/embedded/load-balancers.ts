@@ -2,12 +2,12 @@
 // members), so every change is one atomic write, guarded by the resourceVersion it was computed
 // from, and an unchanged tree is no write at all (this runs on every endpoint change).
 import { isAlreadyExists, isConflict, isNotFound } from "../../kube/errors.ts";
+import { KeyedLock } from "../../util/keyed-lock.ts";
 import type { LoadBalancerRequest } from "../backend.ts";
 import { SdnError } from "../backend.ts";
 import type { LoadBalancerState } from "../model.ts";
 import { type EmbeddedContext, MAX_ATTEMPTS } from "./context.ts";
 import { newLoadBalancerCr, toLoadBalancerState } from "./convert.ts";
-import { KeyedLock } from "./keyed-lock.ts";
 import { desiredLoadBalancerSpec, sameLoadBalancerSpec } from "./lb-spec.ts";
 import type { LoadBalancerCr, LoadBalancerStatus } from "./types.ts";
 

@@ -4,13 +4,13 @@
 // across processes. A CIDR lost to another network is re-chosen with the Network's
 // resourceVersion as guard, so all writers agree on one subnet per network.
 import { isAlreadyExists, isConflict } from "../../kube/errors.ts";
+import { KeyedLock } from "../../util/keyed-lock.ts";
 import type { NetworkRequest, NetworkWithSubnet } from "../backend.ts";
 import { SdnError } from "../backend.ts";
 import { cidrToName, defaultLayout, firstFreeSubnet, formatCidr, parseCidr } from "../ipam.ts";
 import type { NetworkPurpose } from "../model.ts";
 import { type EmbeddedContext, MAX_ATTEMPTS } from "./context.ts";
 import { networkName, newNetworkCr, newSubnetCr, toNetwork, toSubnet } from "./convert.ts";
-import { KeyedLock } from "./keyed-lock.ts";
 import { Reservations } from "./reservations.ts";
 import { NETWORK_INDEX } from "./store.ts";
 import type { NetworkCr, SubnetCr } from "./types.ts";

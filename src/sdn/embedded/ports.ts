@@ -4,6 +4,7 @@
 // (as Neutron's and the seeds' .2, .3, ...), else the least recently released (ipam.ts); a lost
 // race costs one more try at the next address.
 import { isAlreadyExists, isConflict } from "../../kube/errors.ts";
+import { KeyedLock } from "../../util/keyed-lock.ts";
 import type { PortRequest } from "../backend.ts";
 import { SdnError } from "../backend.ts";
 import { chooseFreeIp, ipToName, isAssignable } from "../ipam.ts";
@@ -11,7 +12,6 @@ import type { Port } from "../model.ts";
 import { ReleaseHistory } from "../release-history.ts";
 import { type EmbeddedContext, MAX_ATTEMPTS } from "./context.ts";
 import { newPortCr, portNamespaceOf, toPort } from "./convert.ts";
-import { KeyedLock } from "./keyed-lock.ts";
 import type { Networks } from "./networks.ts";
 import { Reservations } from "./reservations.ts";
 import { NETWORK_INDEX, SUBNET_INDEX } from "./store.ts";

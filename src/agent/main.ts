@@ -1,0 +1,42 @@
+// Process wiring for `raven agent`: options -> runAgent, signals, exit codes.
+import type { AnnotationNaming } from "../api/annotations.ts";
+import { createLogger } from "../util/log.ts";
+import { runAgent } from "./run.ts";
+
+export interface AgentCommandOptions {
+  kubeconfig?: string;
+  inCluster?: boolean;
+  node?: string;
+  socket: string;
+  annotationPrefix: string;
+  annotationNames: AnnotationNaming;
+}
+
+export async function runAgentCommand(o: AgentCommandOptions): Promise<void> {
+  const log = createLogger("raven-agent");
+  const nodeName = o.node ?? process.env.NODE_NAME;
+  if (!nodeName) {
+    log.fatal("no node name: pass --node or set NODE_NAME");
+    process.exit(2);
+  }
+  const abort = new AbortController();
+  process.once("SIGTERM", () => abort.abort());
+  process.once("SIGINT", () => abort.abort());
+  try {
+    await runAgent(
+      {
+        kubeconfig: o.inCluster ? { inCluster: true, isolate: true } : { path: o.kubeconfig, isolate: true },
+        nodeName,
+        socket: o.socket,
+        annotationPrefix: o.annotationPrefix,
+        annotationNaming: o.annotationNames,
+        log,
+      },
+      abort.signal,
+    );
+  } catch (err) {
+    log.fatal({ err }, "raven-agent stopped");
+    process.exit(1);
+  }
+  process.exit(0);
+}

@@ -1,0 +1,105 @@
+// raven-agent, one per node: its caches (this node's pods, the backend's objects), the binder
+// that answers raven-cni, and the CNI socket. Caches first; until they are synced, STATUS says
+// "not available" and ADD "try again later", so the runtime waits rather than failing pods.
+import { type AnnotationNaming, annotationKeys } from "../api/annotations.ts";
+import { ipTool } from "../dataplane/ip.ts";
+import { KubeClient } from "../kube/client.ts";
+import { EventRecorder, kubeEventSink } from "../kube/events.ts";
+import { SharedInformerFactory } from "../kube/informer-factory.ts";
+import type { KubeConfigSource } from "../kube/kubeconfig.ts";
+import type { Logger } from "../kube/log.ts";
+import type { KubeObject } from "../kube/objects.ts";
+import { PODS } from "../kube/resource.ts";
+import { EmbeddedBackend } from "../sdn/embedded/backend.ts";
+import { Binder } from "./binder.ts";
+import { serveCni } from "./cni-server.ts";
+import { Waiters } from "./waiters.ts";
+
+export interface AgentOptions {
+  kubeconfig: KubeConfigSource;
+  nodeName: string;
+  /** The unix socket raven-cni calls. */
+  socket: string;
+  annotationPrefix: string;
+  annotationNaming: AnnotationNaming;
+  log: Logger;
+  /** Called once the caches are synced and the socket answers. */
+  onReady?: () => void;
+}
+
+/**
+ * A static pod runs under its manifest's UID, which the runtime hands to CNI; the API has its
+ * mirror pod, with a UID of its own and the static one in kubernetes.io/config.mirror.
+ */
+const isMirrorOf = (pod: KubeObject, uid: string) =>
+  pod.metadata.annotations?.["kubernetes.io/config.mirror"] === uid;
+
+export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise<void> {
+  const { log, nodeName } = opts;
+  const client = await KubeClient.fromKubeConfig(opts.kubeconfig, { userAgent: `raven-agent/${nodeName}` });
+  const factory = new SharedInformerFactory(client, { logger: log });
+  const pods = factory.informerFor(PODS, { fieldSelector: `spec.nodeName=${nodeName}` });
+  const podChanges = new Waiters();
+  pods.addEventHandler({ onAdd: () => podChanges.changed(), onUpdate: () => podChanges.changed() });
+  const backend = new EmbeddedBackend({ client, informers: factory, logger: log });
+  const backendChanges = new Waiters();
+  backend.onChange(() => backendChanges.changed());
+  const recorder = new EventRecorder({
+    sink: kubeEventSink(client),
+    component: "raven-agent",
+    host: nodeName,
+    instance: nodeName,
+    logger: log,
+  });
+  let ready = false;
+  const readiness = new Waiters();
+  const binder = new Binder({
+    nodeName,
+    portAnnotation: annotationKeys(opts.annotationPrefix, opts.annotationNaming).port,
+    pods: {
+      waitFor: (namespace, name, uid, isReady, s) =>
+        podChanges.waitFor(() => {
+          const p = pods.get(`${namespace}/${name}`);
+          return p && (!uid || p.metadata.uid === uid || isMirrorOf(p, uid)) && isReady(p) ? p : undefined;
+        }, s),
+    },
+    ports: {
+      findPorts: (uid) => backend.findPorts(uid),
+      findSubnet: (id) => backend.findSubnet(id),
+      waitFor: (found, s) => backendChanges.waitFor(found, s),
+    },
+    ip: ipTool(),
+    events: { warn: (pod: KubeObject, reason, message) => recorder.event(pod, "Warning", reason, message) },
+    ready: () => ready,
+    whenReady: (s) =>
+      readiness
+        .waitFor(() => (ready ? true : undefined), s)
+        .then(
+          () => true,
+          () => false,
+        ),
+  });
+  const server = await serveCni(opts.socket, (req, s) => binder.handle(req, s), log);
+  log.info({ socket: opts.socket, node: nodeName }, "serving CNI");
+  try {
+    factory.start(signal);
+    const [synced, backendSynced] = await Promise.all([
+      factory.waitForCacheSync(signal),
+      backend.start(signal),
+    ]);
+    if (!synced || !backendSynced) return;
+    ready = true;
+    readiness.changed();
+    log.info({ node: nodeName }, "caches synced");
+    opts.onReady?.();
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+    await recorder.close();
+    await backend.stop();
+    await client.close();
+  }
+}

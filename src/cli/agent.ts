@@ -1,0 +1,22 @@
+// `raven agent`: raven-agent, one per node (deploy/agent.yaml runs it as a DaemonSet).
+import { Command, Option } from "commander";
+import { DEFAULT_AGENT_SOCKET } from "../api/cni.ts";
+
+export function agentCommand(): Command {
+  return new Command("agent")
+    .description("run raven-agent on this node: binds pods to their ports for raven-cni")
+    .option("--kubeconfig <file>", "kubeconfig to use (default: $KUBECONFIG, ~/.kube/config)")
+    .option("--in-cluster", "use the pod's service account (when running in a cluster)")
+    .option("--node <name>", "this node's name (default: $NODE_NAME)")
+    .option("--socket <path>", "the unix socket raven-cni calls", DEFAULT_AGENT_SOCKET)
+    .option("--annotation-prefix <prefix>", "prefix of the annotation keys", "raven.io")
+    .addOption(
+      new Option("--annotation-names <style>", 'annotation key names: "raven" or "kuryr"')
+        .choices(["raven", "kuryr"])
+        .default("raven"),
+    )
+    .action(async (o) => {
+      const { runAgentCommand } = await import("../agent/main.ts");
+      await runAgentCommand(o);
+    });
+}
