@@ -42,6 +42,7 @@ const events: string[] = [];
 const states: string[] = [];
 const portSource: PortSource = {
   findPorts: (uid) => backend.findPorts(uid),
+  ownerOf: (id) => backend.inventory().ports.find((p) => p.object.id === id)?.owner.uid,
   findSubnet: (id) => backend.findSubnet(id),
   // In memory the answer is there or never comes.
   waitFor: async (found) => {

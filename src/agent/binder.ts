@@ -33,6 +33,8 @@ export interface PodSource {
 /** What the agent reads of the backend (SdnBackend satisfies it), and a way to wait for it to change. */
 export interface PortSource {
   findPorts(ownerUid: string): Port[];
+  /** The owner UID of any port the backend knows by id (to refuse a forged annotation at once). */
+  ownerOf(portId: string): string | undefined;
   findSubnet(subnetId: string): Subnet | undefined;
   /** Resolves when `found()` answers something, rechecking on every backend change; rejects on abort. */
   waitFor<T>(found: () => T | undefined, signal: AbortSignal): Promise<T>;
@@ -146,10 +148,11 @@ export class Binder {
     const podUid = pod.metadata.uid!;
     let port: Port;
     try {
-      port = await this.o.ports.waitFor(
-        () => this.o.ports.findPorts(podUid).find((p) => p.id === portId),
-        signal,
-      );
+      port = await this.o.ports.waitFor(() => {
+        const owner = this.o.ports.ownerOf(portId);
+        if (owner !== undefined && owner !== podUid) throw new Error("another pod's port");
+        return this.o.ports.findPorts(podUid).find((p) => p.id === portId);
+      }, signal);
     } catch {
       const msg = `port ${portId} named by annotation ${key} is not a port of pod ${namespace}/${name} (uid ${podUid})`;
       this.o.events.warn(pod, "PortRejected", `${msg}; the pod does not get that address`);

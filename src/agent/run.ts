@@ -65,6 +65,7 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
     },
     ports: {
       findPorts: (uid) => backend.findPorts(uid),
+      ownerOf: (portId) => backend.portOwner(portId),
       findSubnet: (id) => backend.findSubnet(id),
       waitFor: (found, s) => backendChanges.waitFor(found, s),
     },

@@ -128,6 +128,11 @@ export class EmbeddedBackend implements SdnBackend {
     return this.ports.find(ownerUid);
   }
 
+  /** The owner UID of a port, by the port's id. */
+  portOwner(portId: string): string | undefined {
+    return this.store.byUid("port", portId)?.spec.owner.uid;
+  }
+
   portsOnNetwork(networkId: string): Port[] {
     return this.ports.onNetwork(networkId);
   }
