@@ -172,9 +172,9 @@ test("a forged annotation naming another pod's port, or a port of another node, 
   assert.ok("error" in other && /bound to node node-2, not node-1/.test(other.error.msg));
 });
 
-test("GC removes the node ends of attachments the runtime no longer lists", async () => {
-  await podWithPort("keep");
-  await podWithPort("drop");
+test("GC removes the node ends of attachments the runtime no longer lists; the node's links say which ports are bound", async () => {
+  const { port: kept } = await podWithPort("keep");
+  const { port: dropped } = await podWithPort("drop");
   const [a, b] = [await newPodNetns(3), await newPodNetns(4)];
   assert.ok("result" in (await binder.handle(request("ADD", "keep-c", a, "keep"), signal())));
   assert.ok("result" in (await binder.handle(request("ADD", "drop-c", b, "drop"), signal())));
@@ -190,6 +190,10 @@ test("GC removes the node ends of attachments the runtime no longer lists", asyn
     signal(),
   );
   assert.deepEqual(gc, {});
+  assert.equal(states.at(-1), `${dropped.id} DOWN`);
+  // What a restarted agent reads back from the node (it keeps no memory of its own).
+  const bound = await binder.boundPorts();
+  assert.ok(bound.has(kept.id) && !bound.has(dropped.id), [...bound].join(" "));
   const links = await sh("ip", ["-n", NODE_NS, "-o", "link"]);
   assert.match(links, new RegExp(hostVethName("keep-c", "eth0")));
   assert.doesNotMatch(links, new RegExp(hostVethName("drop-c", "eth0")));

@@ -4,9 +4,12 @@
 // that address (the agent refuses; a Warning Event says why).
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { PODS } from "../src/kube/resource.ts";
 import { type RavenProcess, startRaven, stopAll } from "./support/raven-process.ts";
-import { eventually, type Sandbox, startSandbox } from "./support/sandbox.ts";
+import { eventually, run, type Sandbox, startSandbox } from "./support/sandbox.ts";
+
+const RAVEN = fileURLToPath(new URL("../bin/raven", import.meta.url));
 
 let sb: Sandbox;
 let controller: RavenProcess;
@@ -40,6 +43,34 @@ test("seed 000 step 4 on a real node: the container's eth0 is the port (address 
     new RegExp(`link/ether ${port.mac_address} `),
   );
   assert.equal(await k(["get", "pod", "nginx", "-o", "template", "--template", "{{.status.podIP}}"]), ip);
+  // The agent marked the port ACTIVE once bound: `raven net ports` says so, and so does the annotation.
+  const listed = await eventually(
+    async () => {
+      const r = await run(RAVEN, [
+        "net",
+        "ports",
+        "-o",
+        "json",
+        "--name",
+        "nginx",
+        "--kubeconfig",
+        sb.kubeconfig,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const [p] = JSON.parse(r.stdout);
+      return p?.status === "ACTIVE" ? p : undefined;
+    },
+    30_000,
+    "the port ACTIVE in raven net ports",
+  );
+  assert.equal(listed.id, port.id);
+  await eventually(
+    async () =>
+      JSON.parse(await k(["get", "pod", "nginx", "-o", "jsonpath={.metadata.annotations.raven\\.io/port}"]))
+        .status === "ACTIVE",
+    30_000,
+    "the port annotation showing ACTIVE",
+  );
   // The node reaches it at that address (through the network's bridge, whose gateway it holds).
   const page = await k(["exec", "nginx", "--", "wget", "-qO-", `http://${ip}/`]);
   assert.match(page, /Welcome to nginx!/);

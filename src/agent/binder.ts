@@ -13,9 +13,10 @@ import {
   planBridge,
   planDeletePodLink,
   planPodLink,
+  portOfAlias,
 } from "../dataplane/pod-link.ts";
 import type { KubeObject } from "../kube/objects.ts";
-import type { Port, Subnet } from "../sdn/model.ts";
+import type { Port, PortState, Subnet } from "../sdn/model.ts";
 import { KeyedLock } from "../util/keyed-lock.ts";
 
 /** The pods of this node as the agent's cache shows them. */
@@ -52,7 +53,7 @@ export interface BinderOptions {
   ip: Ip;
   events: BinderEvents;
   /** Told when a port is bound (ACTIVE) or unbound (DOWN). */
-  onPortState?: (portId: string, state: "ACTIVE" | "DOWN") => void;
+  onPortState?: (portId: string, state: PortState) => void;
   /** Whether the agent's caches are synced (STATUS). */
   ready: () => boolean;
   /** Resolves true once they are, false if `signal` aborts first. */
@@ -66,8 +67,6 @@ const HOST_VETH = /^rv[0-9a-f]{11}$/;
 
 export class Binder {
   private readonly o: BinderOptions;
-  /** Bound ports by attachment (containerId/ifname), to mark them DOWN on DEL. */
-  private readonly bound = new Map<string, string>();
   private readonly bridges = new KeyedLock();
 
   constructor(o: BinderOptions) {
@@ -184,12 +183,12 @@ export class Binder {
         ifname: req.ifname,
         hostVeth,
         bridge,
+        portId: port.id,
         mac: port.mac_address,
         addressCidr,
         gateway: subnet.gateway_ip,
       }),
     ]);
-    this.bound.set(`${req.containerId}/${req.ifname}`, port.id);
     this.o.onPortState?.(port.id, "ACTIVE");
     const host = await ip.link(hostVeth);
     return {
@@ -209,11 +208,21 @@ export class Binder {
   /** Idempotent: whatever is left of the binding goes; nothing left is success too. */
   private async del(req: CniRequest): Promise<void> {
     const hostVeth = hostVethName(req.containerId, req.ifname);
-    if (await this.o.ip.link(hostVeth)) await this.o.ip.apply(planDeletePodLink(hostVeth));
-    const key = `${req.containerId}/${req.ifname}`;
-    const portId = this.bound.get(key);
-    this.bound.delete(key);
+    const link = await this.o.ip.link(hostVeth);
+    if (!link) return;
+    await this.o.ip.apply(planDeletePodLink(hostVeth));
+    const portId = portOfAlias(link.ifalias);
     if (portId) this.o.onPortState?.(portId, "DOWN");
+  }
+
+  /** The ports bound on this node: those the node ends of pod veths name. */
+  async boundPorts(): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const link of await this.o.ip.links()) {
+      const id = HOST_VETH.test(link.ifname) ? portOfAlias(link.ifalias) : undefined;
+      if (id) out.add(id);
+    }
+    return out;
   }
 
   /** Removes the node ends of every attachment the runtime no longer lists (`cni.dev/attachments`). */
@@ -221,8 +230,11 @@ export class Binder {
     const valid = (req.config["cni.dev/attachments"] ?? []) as { containerID: string; ifname: string }[];
     const keep = new Set(valid.map((a) => hostVethName(a.containerID, a.ifname)));
     for (const link of await this.o.ip.links())
-      if (HOST_VETH.test(link.ifname) && !keep.has(link.ifname))
+      if (HOST_VETH.test(link.ifname) && !keep.has(link.ifname)) {
         await this.o.ip.apply(planDeletePodLink(link.ifname));
+        const portId = portOfAlias(link.ifalias);
+        if (portId) this.o.onPortState?.(portId, "DOWN");
+      }
   }
 
   /** The interface is still there with the port's MAC and address (from prevResult). */

@@ -13,6 +13,7 @@ import { PODS } from "../kube/resource.ts";
 import { EmbeddedBackend } from "../sdn/embedded/backend.ts";
 import { Binder } from "./binder.ts";
 import { serveCni } from "./cni-server.ts";
+import { PortStatusReporter } from "./port-status.ts";
 import { Waiters } from "./waiters.ts";
 
 export interface AgentOptions {
@@ -51,6 +52,7 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
     instance: nodeName,
     logger: log,
   });
+  const portStatus = new PortStatusReporter(backend, log);
   let ready = false;
   const readiness = new Waiters();
   const binder = new Binder({
@@ -71,6 +73,7 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
     },
     ip: ipTool(),
     events: { warn: (pod: KubeObject, reason, message) => recorder.event(pod, "Warning", reason, message) },
+    onPortState: (portId, state) => portStatus.set(portId, state),
     ready: () => ready,
     whenReady: (s) =>
       readiness
@@ -89,6 +92,13 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
       backend.start(signal),
     ]);
     if (!synced || !backendSynced) return;
+    // Bound or unbound while no agent watched: the node's links say which ports are bound now.
+    const mine = backend
+      .inventory()
+      .ports.map((p) => p.object)
+      .filter((p) => p["binding:host_id"] === nodeName);
+    portStatus.resync(await binder.boundPorts(), mine);
+    const reporting = portStatus.run(signal);
     ready = true;
     readiness.changed();
     log.info({ node: nodeName }, "caches synced");
@@ -97,6 +107,7 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
       if (signal.aborted) return resolve();
       signal.addEventListener("abort", () => resolve(), { once: true });
     });
+    await reporting;
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
     await recorder.close();

@@ -224,3 +224,23 @@ test("hostNetwork and unscheduled pods get no port", async () => {
   await f.podReconciler.sync("default/pending");
   assert.deepEqual(f.take(), { backend: [], api: [], events: [] });
 });
+
+test("the port annotation follows the port's status as the node's agent binds and unbinds it", async () => {
+  const f = new ControllerFixture();
+  f.pod("web");
+  await f.podReconciler.sync("default/web");
+  const status = () => JSON.parse(f.pods.get("default/web")!.metadata.annotations!["raven.io/port"]).status;
+  assert.equal(status(), "DOWN", "nothing has bound it yet");
+  const queued: string[] = [];
+  f.backend.onPortStatusChanged((o) => queued.push(`${o.namespace}/${o.name}`));
+  const [port] = f.backend.findPorts(f.pods.get("default/web")!.metadata.uid!);
+  await f.backend.setPortStatus(port.id, "ACTIVE");
+  assert.deepEqual(queued, ["default/web"]);
+  f.take();
+  await f.podReconciler.sync("default/web");
+  assert.equal(f.take().api.length, 1, "one patch");
+  assert.equal(status(), "ACTIVE");
+  await f.backend.setPortStatus(port.id, "DOWN");
+  await f.podReconciler.sync("default/web");
+  assert.equal(status(), "DOWN");
+});

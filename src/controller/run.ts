@@ -240,6 +240,10 @@ async function lead(
     const ns = namespaces.drainedBy(subnetId);
     if (ns) queues.namespace.add(ns);
   });
+  // A node's agent bound or unbound a pod's port: the pod's port annotation shows the new status.
+  d.backend.onPortStatusChanged((owner) => {
+    if (!signal.aborted && owner.kind === "Pod") queues.pod.add(`${owner.namespace}/${owner.name}`);
+  });
   const unregister = [
     inf.pods.addEventHandler({
       onAdd: (p) => queues.pod.add(objectKey(p)),

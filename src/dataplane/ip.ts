@@ -10,6 +10,7 @@ export interface LinkInfo {
   address?: string;
   operstate?: string;
   master?: string;
+  ifalias?: string;
   addr_info?: { family: string; local: string; prefixlen: number }[];
 }
 
@@ -55,7 +56,7 @@ export function ipTool(home?: string): Ip {
     },
     async link(name, netns) {
       try {
-        const out = await run(netns, home, ["-j", "addr", "show", "dev", name]);
+        const out = await run(netns, home, ["-j", "-d", "addr", "show", "dev", name]);
         return (JSON.parse(out) as LinkInfo[])[0];
       } catch (err) {
         if (/does not exist|Cannot find device|No such file/.test(String(err))) return undefined;

@@ -37,6 +37,15 @@ export function planBridge(p: BridgePlan, exists: boolean): IpCommand[] {
   ];
 }
 
+/**
+ * The node end's alias names the port it binds, so the binding outlives the agent's memory:
+ * a restarted agent knows which ports its node has bound, and DEL which one it unbinds.
+ */
+const PORT_ALIAS = "raven-port=";
+export const portAlias = (portId: string) => `${PORT_ALIAS}${portId}`;
+export const portOfAlias = (alias: string | undefined) =>
+  alias?.startsWith(PORT_ALIAS) ? alias.slice(PORT_ALIAS.length) : undefined;
+
 export interface PodLinkPlan {
   /** The pod's netns file (CNI_NETNS). */
   netns: string;
@@ -46,6 +55,8 @@ export interface PodLinkPlan {
   ifname: string;
   hostVeth: string;
   bridge: string;
+  /** The port's id, kept as the node end's alias. */
+  portId: string;
   mac: string;
   /** The port's address with the subnet's prefix, e.g. 192.168.0.2/24. */
   addressCidr: string;
@@ -75,6 +86,7 @@ export function planPodLink(p: PodLinkPlan): IpCommand[] {
     inPod("addr", "add", p.addressCidr, "dev", p.ifname),
     inPod("link", "set", p.ifname, "up"),
     inPod("route", "replace", "default", "via", p.gateway, "dev", p.ifname),
+    { args: ["link", "set", p.hostVeth, "alias", portAlias(p.portId)] },
     { args: ["link", "set", p.hostVeth, "master", p.bridge] },
     { args: ["link", "set", p.hostVeth, "type", "bridge_slave", "hairpin", "on"] },
     { args: ["link", "set", p.hostVeth, "up"] },

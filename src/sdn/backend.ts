@@ -11,6 +11,7 @@ import type {
   NetworkPurpose,
   Owner,
   Port,
+  PortState,
   Subnet,
 } from "./model.ts";
 
@@ -122,6 +123,14 @@ export interface SdnBackend {
   deletePort(portId: string): Promise<void>;
   /** Calls `listener` whenever an address of a subnet becomes free (whoever released it). */
   onAddressReleased(listener: (subnetId: string) => void): void;
+  /**
+   * Records a port's binding state, as the agent of its node reports it: ACTIVE once the pod is
+   * bound to it, DOWN once unbound. A port that is gone is no error. Absent where the SDN sets
+   * the state itself (Neutron's L2 agents).
+   */
+  setPortStatus?(portId: string, state: PortState): Promise<void>;
+  /** Calls `listener` with the owner of every port whose status changes (whoever changed it). */
+  onPortStatusChanged(listener: (owner: Owner) => void): void;
 
   /** Converges the load balancer owned by `owner` to exactly the request (listeners, pools, members). */
   ensureLoadBalancer(req: LoadBalancerRequest): Promise<LoadBalancerState>;

@@ -21,6 +21,7 @@ import type {
   NetworkPurpose,
   Owner,
   Port,
+  PortState,
   Subnet,
 } from "./model.ts";
 import { ReleaseHistory } from "./release-history.ts";
@@ -173,7 +174,7 @@ export class FakeSdnBackend implements SdnBackend {
       network_id: req.networkId,
       mac_address: macForIp(ip),
       fixed_ips: [{ subnet_id: req.subnetId, ip_address: ip }],
-      status: "ACTIVE",
+      status: "DOWN",
       admin_state_up: true,
       device_id: req.owner.uid,
       device_owner: "compute:kuryr",
@@ -205,6 +206,20 @@ export class FakeSdnBackend implements SdnBackend {
 
   onAddressReleased(listener: (subnetId: string) => void): void {
     this.history.onReleased((subnetId) => listener(subnetId));
+  }
+
+  private readonly statusListeners: ((owner: Owner) => void)[] = [];
+
+  async setPortStatus(portId: string, state: PortState): Promise<void> {
+    const p = this.ports.get(portId);
+    if (!p || p.port.status === state) return;
+    p.port = { ...p.port, status: state };
+    this.actions.push(`setPortStatus ${p.owner.namespace}/${p.port.name} ${state}`);
+    for (const l of this.statusListeners) l(p.owner);
+  }
+
+  onPortStatusChanged(listener: (owner: Owner) => void): void {
+    this.statusListeners.push(listener);
   }
 
   async ensureLoadBalancer(req: LoadBalancerRequest): Promise<LoadBalancerState> {

@@ -48,13 +48,16 @@ export interface FixedIp {
   ip_address: string;
 }
 
+/** A port's binding state: DOWN until the pod is bound to it on its node, ACTIVE while it is. */
+export type PortState = "ACTIVE" | "DOWN" | "BUILD";
+
 export interface Port {
   id: string;
   name: string;
   network_id: string;
   mac_address: string;
   fixed_ips: FixedIp[];
-  status: "ACTIVE" | "DOWN" | "BUILD";
+  status: PortState;
   admin_state_up: boolean;
   /** The owning pod's UID. */
   device_id: string;

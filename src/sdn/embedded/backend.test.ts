@@ -12,6 +12,7 @@ import type { Owner } from "../model.ts";
 import { EmbeddedBackend, type EmbeddedBackendOptions } from "./backend.ts";
 import { FakeApi } from "./fake-api.ts";
 import { FLOATINGIPS, LOADBALANCERS, NETWORKS, PORTS, SUBNETS } from "./resources.ts";
+import type { PortCr } from "./types.ts";
 
 const aborts: AbortController[] = [];
 afterEach(() => {
@@ -229,7 +230,7 @@ test("ports: 500 concurrent createPort calls from two lagging replicas never sha
   }
   assert.equal(api.all(PORTS).length, 500, "no stray ports");
   for (const p of ports) {
-    assert.equal(p.status, "ACTIVE");
+    assert.equal(p.status, "DOWN", "unbound until the node's agent binds it");
     assert.equal(p.device_owner, "raven:pod");
     assert.equal(p["binding:host_id"], "node-1");
     assert.equal(p.mac_address.slice(0, 9), "fa:16:3e:");
@@ -323,7 +324,37 @@ test("ports: idempotent per pod, static addresses, IpInUse, Invalid", async () =
       blockOwnerDeletion: false,
     },
   ]);
-  assert.deepEqual(stored.status, { state: "ACTIVE" });
+  assert.equal(stored.status, undefined, "no status until the node's agent binds it");
+});
+
+test("ports: the agent's binding state goes to the status subresource, once per change, and its listeners hear it", async () => {
+  const api = new FakeApi();
+  const b = await replica(api);
+  const net = await podNetwork(b);
+  const port = await b.createPort({
+    owner: pod(7),
+    name: "pod-7",
+    networkId: net.network.id,
+    subnetId: net.subnet.id,
+  });
+  const heard: string[] = [];
+  b.onPortStatusChanged((o) => heard.push(o.name));
+  const before = api.writes.length;
+  await b.setPortStatus(port.id, "ACTIVE");
+  await b.setPortStatus(port.id, "ACTIVE");
+  assert.deepEqual(
+    api.writes.slice(before).map((w) => `${w.verb} ${w.plural} ${w.key}`),
+    ["patch ports default/192-168-0-2"],
+    "one write for two reports of one state",
+  );
+  assert.deepEqual((api.all(PORTS)[0] as PortCr).status, { state: "ACTIVE" });
+  await until(() => heard.length === 1, "the status change heard");
+  assert.deepEqual(heard, ["pod-7"]);
+  assert.equal(b.findPorts("pod-uid-default-7")[0].status, "ACTIVE");
+  await b.setPortStatus(port.id, "DOWN");
+  await until(() => heard.length === 2, "the second change heard");
+  await b.deletePort(port.id);
+  await b.setPortStatus(port.id, "DOWN"); // a port that is gone is no error
 });
 
 test("ports: released addresses go out least recently released first, within the cooldown only when nothing else is free", async () => {

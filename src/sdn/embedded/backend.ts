@@ -22,7 +22,9 @@ import type {
   Inventory,
   LoadBalancerState,
   NetworkPurpose,
+  Owner,
   Port,
+  PortState,
   Subnet,
 } from "../model.ts";
 import type { EmbeddedContext } from "./context.ts";
@@ -143,6 +145,18 @@ export class EmbeddedBackend implements SdnBackend {
 
   onAddressReleased(listener: (subnetId: string) => void): void {
     this.ports.history.onReleased((subnetId) => listener(subnetId));
+  }
+
+  setPortStatus(portId: string, state: PortState): Promise<void> {
+    return this.ports.setState(portId, state);
+  }
+
+  onPortStatusChanged(listener: (owner: Owner) => void): void {
+    this.store.addHandler("port", {
+      onUpdate: (a, b) => {
+        if ((a.status?.state ?? "DOWN") !== (b.status?.state ?? "DOWN")) listener(b.spec.owner);
+      },
+    });
   }
 
   ensureLoadBalancer(req: LoadBalancerRequest): Promise<LoadBalancerState> {

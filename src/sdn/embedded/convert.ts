@@ -149,7 +149,6 @@ export function newPortCr(p: NewPort): PortCr {
     kind: "Port",
     metadata: meta(p.owner, ipToName(p.ipAddress), p.owner.namespace, ownerReference(p.owner)),
     spec,
-    status: { state: "ACTIVE" },
   };
 }
 
@@ -212,7 +211,7 @@ export function toPort(cr: PortCr, tenantId: string): Port {
     network_id: cr.spec.networkId,
     mac_address: cr.spec.macAddress,
     fixed_ips: [{ subnet_id: cr.spec.subnetId, ip_address: cr.spec.ipAddress }],
-    // DOWN only in the moment between creating the object and writing its status.
+    // DOWN until the agent of its node has bound it to the pod (as Neutron's L2 agent would).
     status: cr.status?.state ?? "DOWN",
     admin_state_up: true,
     device_id: cr.spec.deviceId,

@@ -38,8 +38,8 @@ test("one CRD per resource, raven.io/v1, in the raven category with short names"
     assert.ok(v.additionalPrinterColumns.some((c: { name: string }) => c.name === "Age"));
     assert.equal(
       Boolean(v.subresources?.status),
-      // A Port's status is written with the port itself (one write per IP claim).
-      kind === "LoadBalancer",
+      // A Port's status is its binding, which the node agent writes (ports/status only).
+      kind === "LoadBalancer" || kind === "Port",
       `${kind} status`,
     );
   }

@@ -68,7 +68,7 @@ export class FakeApi implements CrClient, ListerWatcherSource {
   readonly writes: WriteRecord[] = [];
 
   constructor(opts: FakeApiOptions = {}) {
-    this.withStatus = new Set(opts.statusSubresources ?? ["loadbalancers"]);
+    this.withStatus = new Set(opts.statusSubresources ?? ["loadbalancers", "ports"]);
     this.watchDelayMs = opts.watchDelayMs ?? 0;
   }
 

@@ -3,12 +3,12 @@
 // any cache says. Caches only choose which address to try first: the lowest never-released one
 // (as Neutron's and the seeds' .2, .3, ...), else the least recently released (ipam.ts); a lost
 // race costs one more try at the next address.
-import { isAlreadyExists, isConflict } from "../../kube/errors.ts";
+import { isAlreadyExists, isConflict, isNotFound } from "../../kube/errors.ts";
 import { KeyedLock } from "../../util/keyed-lock.ts";
 import type { PortRequest } from "../backend.ts";
 import { SdnError } from "../backend.ts";
 import { chooseFreeIp, ipToName, isAssignable } from "../ipam.ts";
-import type { Port } from "../model.ts";
+import type { Port, PortState } from "../model.ts";
 import { ReleaseHistory } from "../release-history.ts";
 import { type EmbeddedContext, MAX_ATTEMPTS } from "./context.ts";
 import { newPortCr, portNamespaceOf, toPort } from "./convert.ts";
@@ -56,6 +56,17 @@ export class Ports {
     await this.ctx.store.delete("port", port);
     // Now, not when the informer reports it: the cache already shows the address free.
     this.history.released(port.spec.subnetId, port.spec.ipAddress, port.metadata.uid!);
+  }
+
+  /** The binding state (the status subresource, so the agent needs no right to the spec). */
+  async setState(portId: string, state: PortState): Promise<void> {
+    const port = this.ctx.store.byUid("port", portId);
+    if (!port || (port.status?.state ?? "DOWN") === state) return;
+    try {
+      await this.ctx.store.patchStatus("port", port, { state });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
   }
 
   private async createOnce(req: PortRequest): Promise<Port> {
