@@ -10,6 +10,8 @@ export interface AgentCommandOptions {
   socket: string;
   annotationPrefix: string;
   annotationNames: AnnotationNaming;
+  nodeIp?: string;
+  nftTable: string;
 }
 
 export async function runAgentCommand(o: AgentCommandOptions): Promise<void> {
@@ -30,6 +32,8 @@ export async function runAgentCommand(o: AgentCommandOptions): Promise<void> {
         socket: o.socket,
         annotationPrefix: o.annotationPrefix,
         annotationNaming: o.annotationNames,
+        nodeIp: o.nodeIp ?? process.env.NODE_IP,
+        nftTable: o.nftTable,
         log,
       },
       abort.signal,

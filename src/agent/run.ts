@@ -3,17 +3,19 @@
 // "not available" and ADD "try again later", so the runtime waits rather than failing pods.
 import { type AnnotationNaming, annotationKeys } from "../api/annotations.ts";
 import { ipTool } from "../dataplane/ip.ts";
+import { nftTool } from "../dataplane/nft.ts";
 import { KubeClient } from "../kube/client.ts";
 import { EventRecorder, kubeEventSink } from "../kube/events.ts";
 import { SharedInformerFactory } from "../kube/informer-factory.ts";
 import type { KubeConfigSource } from "../kube/kubeconfig.ts";
 import type { Logger } from "../kube/log.ts";
 import type { KubeObject } from "../kube/objects.ts";
-import { PODS } from "../kube/resource.ts";
+import { NODES, PODS } from "../kube/resource.ts";
 import { EmbeddedBackend } from "../sdn/embedded/backend.ts";
 import { Binder } from "./binder.ts";
 import { serveCni } from "./cni-server.ts";
 import { PortStatusReporter } from "./port-status.ts";
+import { ServiceProxy } from "./services.ts";
 import { Waiters } from "./waiters.ts";
 
 export interface AgentOptions {
@@ -23,6 +25,10 @@ export interface AgentOptions {
   socket: string;
   annotationPrefix: string;
   annotationNaming: AnnotationNaming;
+  /** This node's address, the source of floating-IP traffic it forwards to members (default: the Node's InternalIP). */
+  nodeIp?: string;
+  /** The nftables table of the node's Services and floating IPs. */
+  nftTable: string;
   log: Logger;
   /** Called once the caches are synced and the socket answers. */
   onReady?: () => void;
@@ -34,6 +40,14 @@ export interface AgentOptions {
  */
 const isMirrorOf = (pod: KubeObject, uid: string) =>
   pod.metadata.annotations?.["kubernetes.io/config.mirror"] === uid;
+
+async function internalIpOf(client: KubeClient, nodeName: string): Promise<string> {
+  const node = await client.get(NODES, "", nodeName);
+  const addresses = (node.status?.addresses ?? []) as { type: string; address: string }[];
+  const ip = addresses.find((a) => a.type === "InternalIP")?.address;
+  if (!ip) throw new Error(`node ${nodeName} has no InternalIP: pass --node-ip`);
+  return ip;
+}
 
 export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise<void> {
   const { log, nodeName } = opts;
@@ -83,6 +97,17 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
           () => false,
         ),
   });
+  const services = new ServiceProxy({
+    source: {
+      loadBalancers: () => backend.listLoadBalancers(),
+      floatingIps: () => backend.listFloatingIps(),
+    },
+    nft: nftTool(),
+    table: opts.nftTable,
+    nodeIp: opts.nodeIp ?? (await internalIpOf(client, nodeName)),
+    log,
+  });
+  backend.onChange(() => services.changed());
   const server = await serveCni(opts.socket, (req, s) => binder.handle(req, s), log);
   log.info({ socket: opts.socket, node: nodeName }, "serving CNI");
   try {
@@ -99,6 +124,7 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
       .filter((p) => p["binding:host_id"] === nodeName);
     portStatus.resync(await binder.boundPorts(), mine);
     const reporting = portStatus.run(signal);
+    const proxying = services.run(signal);
     ready = true;
     readiness.changed();
     log.info({ node: nodeName }, "caches synced");
@@ -107,7 +133,7 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
       if (signal.aborted) return resolve();
       signal.addEventListener("abort", () => resolve(), { once: true });
     });
-    await reporting;
+    await Promise.all([reporting, proxying]);
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
     await recorder.close();

@@ -4,11 +4,13 @@ import { DEFAULT_AGENT_SOCKET } from "../api/cni.ts";
 
 export function agentCommand(): Command {
   return new Command("agent")
-    .description("run raven-agent on this node: binds pods to their ports for raven-cni")
+    .description("run raven-agent on this node: binds pods to their ports for raven-cni and proxies Services")
     .option("--kubeconfig <file>", "kubeconfig to use (default: $KUBECONFIG, ~/.kube/config)")
     .option("--in-cluster", "use the pod's service account (when running in a cluster)")
     .option("--node <name>", "this node's name (default: $NODE_NAME)")
+    .option("--node-ip <ip>", "this node's address (default: $NODE_IP, else the Node's InternalIP)")
     .option("--socket <path>", "the unix socket raven-cni calls", DEFAULT_AGENT_SOCKET)
+    .option("--nft-table <name>", "the nftables table of Services and floating IPs", "raven")
     .option("--annotation-prefix <prefix>", "prefix of the annotation keys", "raven.io")
     .addOption(
       new Option("--annotation-names <style>", 'annotation key names: "raven" or "kuryr"')

@@ -88,6 +88,22 @@ export function sandboxCommand(): Command {
     });
 
   cmd
+    .command("exec")
+    .description("run a command in a sandbox host's network namespace: node-1, node-2, ... or external")
+    .argument("<host>", "node-1, node-2, ... or external (a host on the external subnet)")
+    .argument("<command...>", "the command and its arguments (after --)")
+    .option("--dir <dir>", "sandbox directory", DEFAULT_DIR)
+    .action(async (host: string, argv: string[], o) => {
+      const { execInHost } = await import("../sandbox/exec.ts");
+      try {
+        process.exitCode = await execInHost(o.dir, host, argv);
+      } catch (err) {
+        process.stderr.write(`raven sandbox exec: ${(err as Error).message}\n`);
+        process.exitCode = 2;
+      }
+    });
+
+  cmd
     .command("status")
     .description("say what runs in the sandbox")
     .option("--dir <dir>", "sandbox directory", DEFAULT_DIR)

@@ -56,6 +56,8 @@ export function agentCommand(
     join(node.root, "raven-agent.kubeconfig"),
     "--node",
     node.name,
+    "--node-ip",
+    node.nodeIp,
     "--socket",
     node.agentSocket,
     "--annotation-prefix",

@@ -25,7 +25,15 @@ import {
   unmountUnder,
 } from "./node/cleanup.ts";
 import { cleanupContainerdState } from "./node/containerd.ts";
-import { deleteNodeNetwork, deleteUnderlay, ensureUnderlay, gatewayIp, netnsNames } from "./node/network.ts";
+import {
+  deleteExternalHost,
+  deleteNodeNetwork,
+  deleteUnderlay,
+  ensureExternalHost,
+  ensureUnderlay,
+  gatewayIp,
+  netnsNames,
+} from "./node/network.ts";
 import { ensureEtcdPki, ensurePki } from "./pki.ts";
 import { nodeLayouts, RunningNode } from "./real-nodes.ts";
 
@@ -370,8 +378,14 @@ async function reconcileNodeNetworks(cfg: SandboxConfig, nodes: number): Promise
       await deleteNodeNetwork(gone);
     }
   }
-  if (nodes > 0) await ensureUnderlay(cfg.instanceId, cfg.nodeCidr);
-  else await deleteUnderlay(cfg.instanceId);
+  if (nodes > 0) {
+    await ensureUnderlay(cfg.instanceId, cfg.nodeCidr);
+    const ips = Array.from({ length: nodes }, (_, i) => nodeLayout(cfg.dir, plan, i + 1).nodeIp);
+    await ensureExternalHost(cfg, ips);
+  } else {
+    await deleteExternalHost(cfg.instanceId);
+    await deleteUnderlay(cfg.instanceId);
+  }
 }
 
 /**

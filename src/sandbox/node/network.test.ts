@@ -6,6 +6,7 @@ import {
   gatewayIp,
   pickNodeCidr,
   planDeleteNodeNetwork,
+  planExternalHost,
   planNodeNetwork,
   planUnderlay,
   staleRoutes,
@@ -40,7 +41,7 @@ test("the underlay bridge is created once and always gets the gateway address", 
     assert.match(c[3], /^net\.ipv4\.conf\.rvabc123-br\./);
 });
 
-test("a fresh node gets a netns, a veth into it, its address, peer routes and unreachable ranges, no default route", () => {
+test("a fresh node gets a netns, a veth into it, its address, peer routes, its pod range unreachable, the service and external ranges on a portless sink bridge, no default route", () => {
   const cmds = planNodeNetwork(nodes[1], nodes, ranges, fresh, "rvabc123-br");
   const text = cmds.map((c) => c.join(" "));
   assert.deepEqual(text.slice(0, 2), [
@@ -53,9 +54,12 @@ test("a fresh node gets a netns, a veth into it, its address, peer routes and un
     "ip -n rvabc123-node2 link set lo up",
     "ip -n rvabc123-node2 route replace 10.244.1.0/24 via 10.254.7.11 dev eth0",
     "ip -n rvabc123-node2 route replace 10.244.3.0/24 via 10.254.7.13 dev eth0",
-    "ip -n rvabc123-node2 route replace unreachable 10.0.0.0/24",
-    "ip -n rvabc123-node2 route replace unreachable 172.16.0.0/24",
     "ip -n rvabc123-node2 route replace unreachable 192.168.0.0/16",
+    "ip -n rvabc123-node2 link add name rvsink type bridge",
+    "ip -n rvabc123-node2 route replace 10.0.0.0/24 dev rvsink src 10.254.7.12",
+    "ip -n rvabc123-node2 route replace 172.16.0.0/24 dev rvsink src 10.254.7.12",
+    // The external host (the external subnet's gateway) is reached over the underlay.
+    "ip -n rvabc123-node2 route replace 172.16.0.1/32 via 10.254.7.250 dev eth0",
     "nsenter --net=/run/netns/rvabc123-node2 sysctl -q -w net.ipv4.ip_forward=1",
     "nsenter --net=/run/netns/rvabc123-node2 sysctl -q -w net.bridge.bridge-nf-call-iptables=1",
   ])
@@ -112,6 +116,9 @@ test("stale routes (removed nodes, a default route) are deleted; wanted ones and
       { dst: "10.244.1.0/24" },
       { dst: "10.0.0.0/24", type: "unreachable" },
       { dst: "10.9.0.0/24", type: "unreachable" },
+      { dst: "192.168.0.0/16", type: "unreachable" },
+      { dst: "172.16.0.1", gateway: "10.254.7.250" },
+      { dst: "10.0.0.0/24", dev: "rvsink" } as { dst: string },
     ],
     nodes[0],
     two,
@@ -120,7 +127,33 @@ test("stale routes (removed nodes, a default route) are deleted; wanted ones and
   assert.deepEqual(del, [
     "ip -n rvabc123-node1 route del default",
     "ip -n rvabc123-node1 route del 10.244.3.0/24",
+    "ip -n rvabc123-node1 route del unreachable 10.0.0.0/24",
     "ip -n rvabc123-node1 route del unreachable 10.9.0.0/24",
+  ]);
+});
+
+test("the external host holds the external subnet's gateway and routes the external range through every node", () => {
+  const cmds = planExternalHost(
+    "rvabc123",
+    "10.254.7.0/24",
+    "172.16.0.0/24",
+    ["10.254.7.11", "10.254.7.12"],
+    {
+      netnsExists: false,
+      vethOk: false,
+      hostVethExists: false,
+    },
+  ).map((c) => c.join(" "));
+  assert.deepEqual(cmds, [
+    "ip netns add rvabc123-external",
+    "ip link add rvabc123-ext type veth peer name eth0 netns rvabc123-external",
+    "ip link set rvabc123-ext master rvabc123-br",
+    "ip link set rvabc123-ext up",
+    "ip -n rvabc123-external link set lo up",
+    "ip -n rvabc123-external addr replace 10.254.7.250/24 dev eth0",
+    "ip -n rvabc123-external addr replace 172.16.0.1/32 dev eth0",
+    "ip -n rvabc123-external link set eth0 up",
+    "ip -n rvabc123-external route replace 172.16.0.0/24 src 172.16.0.1 nexthop via 10.254.7.11 dev eth0 nexthop via 10.254.7.12 dev eth0",
   ]);
 });
 

@@ -1,9 +1,13 @@
 // The nodes' network: one host bridge per sandbox (the "underlay", gateway .1) and, per node, a
 // network namespace joined to it by a veth. A node netns has NO default route: it reaches the
-// other nodes and the host's gateway address only, other nodes' pod ranges via their node IP, and
-// the service, external and Raven pod ranges are `unreachable` there, so a missing DNAT rule fails
-// locally instead of leaving the machine (DESIGN.md safety rule). Nothing here touches host-wide
-// sysctls: forwarding and bridge netfilter are set inside each node netns only.
+// other nodes and the host's gateway address only, other nodes' pod ranges via their node IP;
+// Raven's pod range is `unreachable` there, and the service and external ranges go to a bridge
+// with no ports (`rvsink`), so the node's own connections to a VIP get as far as the agent's
+// DNAT, and a missing DNAT rule fails locally instead of leaving the machine (DESIGN.md safety
+// rule). The "external" host is one more netns on the underlay, holding the external subnet's
+// gateway address and routing the external range through the nodes, as an upstream router
+// would. Nothing here touches host-wide sysctls: forwarding and bridge netfilter are set inside
+// each node netns only.
 //
 // Planning (which `ip`/`sysctl` argv to run, given what exists) is pure and unit-tested; the
 // functions at the bottom observe the system with `ip -j` and run the plan.
@@ -21,12 +25,32 @@ export interface NodeNetworkRanges {
   podCidr: string;
 }
 
+/** The bridge with no ports that a node routes the service and external ranges to. */
+export const SINK_BRIDGE = "rvsink";
+/** The external host's address on the underlay (nodes take .11 ... .210). */
+export const EXTERNAL_HOST_OCTET = 250;
+
+/** The external host: its address on the underlay, and on the external subnet (its gateway, .1). */
+export function externalHostAddresses(
+  nodeCidr: string,
+  externalCidr: string,
+): { underlay: string; external: string } {
+  const u = nodeCidr.split("/")[0].split(".");
+  const e = externalCidr.split("/")[0].split(".");
+  return {
+    underlay: `${u[0]}.${u[1]}.${u[2]}.${EXTERNAL_HOST_OCTET}`,
+    external: `${e[0]}.${e[1]}.${e[2]}.${Number(e[3]) + 1}`,
+  };
+}
+
 /** What exists of one node's network, as observed with `ip -j`. */
 export interface NodeNetworkState {
   netnsExists: boolean;
   hostVethExists: boolean;
   /** eth0 exists inside the netns (the veth's peer). */
   peerInNetns: boolean;
+  /** The sink bridge exists inside the netns. */
+  sinkExists?: boolean;
 }
 
 /** The underlay's prefix length: the host takes .1, node i takes .(10+i). */
@@ -89,8 +113,13 @@ export function planNodeNetwork(
   for (const other of allNodes)
     if (other.index !== node.index)
       cmds.push(inNs("route", "replace", other.podCidr, "via", other.nodeIp, "dev", "eth0"));
-  for (const cidr of [ranges.serviceCidr, ranges.externalCidr, ranges.podCidr])
-    cmds.push(inNs("route", "replace", "unreachable", cidr));
+  cmds.push(inNs("route", "replace", "unreachable", ranges.podCidr));
+  if (!state.sinkExists) cmds.push(inNs("link", "add", "name", SINK_BRIDGE, "type", "bridge"));
+  cmds.push(inNs("link", "set", SINK_BRIDGE, "up"));
+  for (const cidr of [ranges.serviceCidr, ranges.externalCidr])
+    cmds.push(inNs("route", "replace", cidr, "dev", SINK_BRIDGE, "src", node.nodeIp));
+  const ext = externalHostAddresses(`${node.nodeIp}/${node.underlayPrefix}`, ranges.externalCidr);
+  cmds.push(inNs("route", "replace", `${ext.external}/32`, "via", ext.underlay, "dev", "eth0"));
   cmds.push(
     // Pods on the node's cni0 are routed by the node; the service LB (nft DNAT of bridged
     // traffic) needs bridge netfilter. Both are per-netns sysctls: the host's stay untouched.
@@ -107,9 +136,11 @@ export function staleRoutes(
   allNodes: NodeLayout[],
   ranges: NodeNetworkRanges,
 ): Argv[] {
+  const ext = externalHostAddresses(`${node.nodeIp}/${node.underlayPrefix}`, ranges.externalCidr);
   const wanted = new Set<string>([
     ...allNodes.filter((n) => n.index !== node.index).map((n) => `${n.podCidr} via ${n.nodeIp}`),
-    ...[ranges.serviceCidr, ranges.externalCidr, ranges.podCidr].map((c) => `unreachable ${c}`),
+    `${ext.external}/32 via ${ext.underlay}`,
+    `unreachable ${ranges.podCidr}`,
   ]);
   const out: Argv[] = [];
   for (const r of routes) {
@@ -195,8 +226,13 @@ export async function hostRoutedCidrs(): Promise<string[]> {
 async function nodeState(node: NodeLayout): Promise<NodeNetworkState> {
   const netnsExists = (await netnsNames()).includes(node.netns);
   const hostVethExists = (await linkNames()).includes(node.hostVeth);
-  const peerInNetns = netnsExists && (await linkNames(node.netns)).includes("eth0");
-  return { netnsExists, hostVethExists, peerInNetns };
+  const inside = netnsExists ? await linkNames(node.netns) : [];
+  return {
+    netnsExists,
+    hostVethExists,
+    peerInNetns: inside.includes("eth0"),
+    sinkExists: inside.includes(SINK_BRIDGE),
+  };
 }
 
 /** The host bridge with the gateway address, up. Refuses a node CIDR another device already routes. */
@@ -252,4 +288,76 @@ export async function ensureNodeNetwork(
 export async function deleteNodeNetwork(node: NodeLayout): Promise<void> {
   const s = await nodeState(node);
   await runAll(planDeleteNodeNetwork(node, s));
+}
+
+/** The external host's netns and the host end of its veth on the underlay. */
+export const externalHostNetns = (instanceId: string) => `${instanceId}-external`;
+const externalHostVeth = (instanceId: string) => `${instanceId}-ext`;
+
+/**
+ * The external host: a netns on the underlay with the external subnet's gateway address, routing
+ * the external range through every node (ECMP), as the upstream router of a cloud's external
+ * network would. Idempotent.
+ */
+export function planExternalHost(
+  instanceId: string,
+  nodeCidr: string,
+  externalCidr: string,
+  nodeIps: string[],
+  state: { netnsExists: boolean; vethOk: boolean; hostVethExists: boolean },
+): Argv[] {
+  const ns = externalHostNetns(instanceId);
+  const veth = externalHostVeth(instanceId);
+  const ext = externalHostAddresses(nodeCidr, externalCidr);
+  const inNs = (...args: string[]): Argv => ["ip", "-n", ns, ...args];
+  const cmds: Argv[] = [];
+  if (!state.netnsExists) cmds.push(["ip", "netns", "add", ns]);
+  if (!state.vethOk) {
+    if (state.hostVethExists) cmds.push(["ip", "link", "del", veth]);
+    cmds.push(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns]);
+  }
+  cmds.push(
+    ["ip", "link", "set", veth, "master", underlayBridge(instanceId)],
+    ["ip", "link", "set", veth, "up"],
+    inNs("link", "set", "lo", "up"),
+    inNs("addr", "replace", `${ext.underlay}/${UNDERLAY_PREFIX}`, "dev", "eth0"),
+    inNs("addr", "replace", `${ext.external}/32`, "dev", "eth0"),
+    inNs("link", "set", "eth0", "up"),
+  );
+  if (nodeIps.length)
+    cmds.push(
+      inNs(
+        "route",
+        "replace",
+        externalCidr,
+        "src",
+        ext.external,
+        ...nodeIps.flatMap((ip) => ["nexthop", "via", ip, "dev", "eth0"]),
+      ),
+    );
+  return cmds;
+}
+
+export async function ensureExternalHost(
+  cfg: { instanceId: string; nodeCidr: string; externalCidr: string },
+  nodeIps: string[],
+): Promise<void> {
+  const ns = externalHostNetns(cfg.instanceId);
+  const netnsExists = (await netnsNames()).includes(ns);
+  const hostVethExists = (await linkNames()).includes(externalHostVeth(cfg.instanceId));
+  const vethOk = netnsExists && hostVethExists && (await linkNames(ns)).includes("eth0");
+  await runAll(
+    planExternalHost(cfg.instanceId, cfg.nodeCidr, cfg.externalCidr, nodeIps, {
+      netnsExists,
+      vethOk,
+      hostVethExists,
+    }),
+  );
+}
+
+export async function deleteExternalHost(instanceId: string): Promise<void> {
+  if ((await netnsNames()).includes(externalHostNetns(instanceId)))
+    await sh(["ip", "netns", "del", externalHostNetns(instanceId)]);
+  if ((await linkNames()).includes(externalHostVeth(instanceId)))
+    await sh(["ip", "link", "del", externalHostVeth(instanceId)]);
 }

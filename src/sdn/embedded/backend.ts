@@ -183,6 +183,23 @@ export class EmbeddedBackend implements SdnBackend {
     return this.floatingIps.delete(floatingIpId);
   }
 
+  /** Every load balancer Raven made (what a node's service proxy programs). */
+  listLoadBalancers(): LoadBalancerState[] {
+    return this.store
+      .list("loadBalancer")
+      .filter(isManaged)
+      .map((lb) => toLoadBalancerState(lb, this.ctx.tenantId));
+  }
+
+  /** Every floating IP Raven made. */
+  listFloatingIps(): FloatingIp[] {
+    return this.floatingIpObjects().map((f) => toFloatingIp(f, this.ctx.tenantId));
+  }
+
+  private floatingIpObjects() {
+    return this.store.list("floatingIp").filter(isManaged);
+  }
+
   inventory(): Inventory {
     const { store, ctx } = this;
     const tenant = ctx.tenantId;
@@ -207,10 +224,10 @@ export class EmbeddedBackend implements SdnBackend {
         .list("loadBalancer")
         .filter(isManaged)
         .map((lb) => ({ object: toLoadBalancerState(lb, tenant), owner: lb.spec.owner })),
-      floatingIps: store
-        .list("floatingIp")
-        .filter(isManaged)
-        .map((f) => ({ object: toFloatingIp(f, tenant), owner: f.spec.owner })),
+      floatingIps: this.floatingIpObjects().map((f) => ({
+        object: toFloatingIp(f, tenant),
+        owner: f.spec.owner,
+      })),
     };
   }
 }

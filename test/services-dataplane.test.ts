@@ -1,0 +1,150 @@
+// Services and floating IPs carry traffic (seed 001 with packets), on a real node with the real
+// kubectl: raven-agent programs the VIP in nftables from the load balancer's ready members. HTTP
+// to the VIP reaches every replica (hello-app answers with its hostname) from a pod, from the
+// node and from a replica itself (hairpin); a floating IP (spec.externalIPs) works from the
+// sandbox's external host, and an externalIP outside the external subnet gets no rule; a Service
+// without ready members refuses at once. Every packet stays inside the sandbox's namespaces.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { eventually, run, type Sandbox, startSandbox } from "./support/sandbox.ts";
+
+const RAVEN = fileURLToPath(new URL("../bin/raven", import.meta.url));
+
+let sb: Sandbox;
+before(async () => {
+  sb = await startSandbox({ nodes: 1, backend: "embedded" });
+});
+after(async () => {
+  await sb?.stop();
+});
+
+const k = async (args: string[], input?: string) => {
+  const r = await sb.kubectl(args, { input, timeoutMs: 120_000 });
+  assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+};
+
+/** `raven sandbox exec HOST -- argv`. */
+const inHost = (host: string, argv: string[]) =>
+  run(RAVEN, ["sandbox", "exec", "--dir", sb.dir, host, "--", ...argv], { timeoutMs: 60_000 });
+
+const DEMO = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: demo
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {app: demo}
+  template:
+    metadata:
+      labels: {app: demo}
+    spec:
+      containers:
+      - name: hello
+        image: gcr.io/google-samples/hello-app:1.0
+        ports:
+        - containerPort: 8080
+        readinessProbe:
+          httpGet: {path: /, port: 8080}
+          periodSeconds: 1
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: demo
+spec:
+  selector: {app: demo}
+  ports:
+  - port: 80
+    targetPort: 8080
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: client
+spec:
+  containers:
+  - name: c
+    image: busybox
+    command: ["sleep", "3600"]
+`;
+
+/** Asks `url` from `from` (a shell command prefix) until every hostname in `want` answered. */
+async function reachesAll(fetch: () => Promise<string>, want: string[], what: string): Promise<void> {
+  const seen = new Set<string>();
+  await eventually(
+    async () => {
+      const out = await fetch();
+      const host = /Hostname: (\S+)/.exec(out)?.[1];
+      if (host) seen.add(host);
+      return want.every((h) => seen.has(h)) || undefined;
+    },
+    90_000,
+    `${what}: every replica answers (seen: ${[...seen].join(", ")})`,
+  );
+}
+
+let vip: string;
+let replicas: string[];
+
+test("HTTP to the VIP reaches every ready replica from a pod, from the node, and from a replica itself", async () => {
+  await k(["apply", "-f", "-"], DEMO);
+  await k(["rollout", "status", "deployment/demo", "--timeout=120s"]);
+  await k(["wait", "--for=condition=Ready", "pod/client", "--timeout=90s"]);
+  vip = await k(["get", "service", "demo", "-o", "jsonpath={.spec.clusterIP}"]);
+  replicas = (await k(["get", "pods", "-l", "app=demo", "-o", "jsonpath={.items[*].metadata.name}"])).split(
+    " ",
+  );
+  assert.equal(replicas.length, 3);
+  const url = `http://${vip}/`;
+  const fromPod = async (pod: string) => {
+    const r = await sb.kubectl(["exec", pod, "--", "wget", "-qO-", "-T", "2", url], { timeoutMs: 30_000 });
+    return r.stdout;
+  };
+  await reachesAll(() => fromPod("client"), replicas, "from the client pod");
+  await reachesAll(
+    async () => (await inHost("node-1", ["wget", "-qO-", "-T", "2", url])).stdout,
+    replicas,
+    "from node-1",
+  );
+  // Hairpin: a replica reaches the VIP, itself included among the answers.
+  await reachesAll(() => fromPod(replicas[0]), replicas, `from ${replicas[0]}`);
+});
+
+test("a floating IP from spec.externalIPs works from the external host; an externalIP outside the external subnet gets no rule", async () => {
+  await k(["patch", "service", "demo", "-p", '{"spec":{"externalIPs":["172.16.0.4"]}}']);
+  await reachesAll(
+    async () => (await inHost("external", ["wget", "-qO-", "-T", "2", "http://172.16.0.4/"])).stdout,
+    replicas,
+    "172.16.0.4 from the external host",
+  );
+  await k(["patch", "service", "demo", "-p", '{"spec":{"externalIPs":["172.16.0.4","10.99.0.5"]}}']);
+  await eventually(
+    async () =>
+      (await k(["get", "events", "--field-selector", "involvedObject.name=demo", "-o", "json"])).includes(
+        "10.99.0.5",
+      ) || undefined,
+    60_000,
+    "a Warning about 10.99.0.5",
+  );
+  const table = await inHost("node-1", ["nft", "list", "table", "ip", "raven"]);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /172\.16\.0\.4 \. tcp \. 80/);
+  assert.doesNotMatch(table.stdout, /10\.99\.0\.5/);
+});
+
+test("a Service without ready members refuses at once instead of timing out", async () => {
+  await k(["scale", "deployment/demo", "--replicas=0"]);
+  await eventually(
+    async () => {
+      const r = await sb.kubectl(["exec", "client", "--", "wget", "-qO-", "-T", "5", `http://${vip}/`], {
+        timeoutMs: 30_000,
+      });
+      return r.code !== 0 && /refused/i.test(r.stderr) ? r : undefined;
+    },
+    90_000,
+    "connection refused from the VIP once no member is left",
+  );
+});
