@@ -6,10 +6,12 @@ import { execFile } from "node:child_process";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import { Binder, type PortSource } from "../src/agent/binder.ts";
+import { NodeNetworks } from "../src/agent/networks.ts";
 import { formatPortAnnotation } from "../src/api/annotations.ts";
 import type { CniRequest } from "../src/api/cni.ts";
 import { ipTool } from "../src/dataplane/ip.ts";
 import { bridgeName, hostVethName } from "../src/dataplane/pod-link.ts";
+import { silentLogger } from "../src/kube/log.ts";
 import type { KubeObject } from "../src/kube/objects.ts";
 import { FakeSdnBackend } from "../src/sdn/fake-backend.ts";
 import type { Port } from "../src/sdn/model.ts";
@@ -51,6 +53,15 @@ const portSource: PortSource = {
     return v;
   },
 };
+// The node's networks with nothing to lay out but the bridges pods need.
+const networks = new NodeNetworks({
+  source: { podNetworks: () => [], portsOnNetwork: () => [], nodeIp: () => undefined },
+  ip: ipTool(NODE_NS),
+  nodeName: "node-1",
+  localIp: "10.9.9.1",
+  mtu: 1450,
+  log: silentLogger,
+});
 const binder = new Binder({
   nodeName: "node-1",
   portAnnotation: "raven.io/port",
@@ -63,6 +74,8 @@ const binder = new Binder({
   },
   ports: portSource,
   ip: ipTool(NODE_NS),
+  ensureBridge: (id, subnet) => networks.ensureBridge(id, subnet),
+  mtu: networks.mtu,
   events: { warn: (pod, reason, msg) => events.push(`${pod.metadata.name} ${reason}: ${msg}`) },
   onPortState: (id, state) => states.push(`${id} ${state}`),
   ready: () => true,

@@ -7,17 +7,9 @@
 import { AnnotationError, parsePortAnnotation } from "../api/annotations.ts";
 import { CNI_ERRORS, type CniReply, type CniRequest, cniError } from "../api/cni.ts";
 import type { Ip } from "../dataplane/ip.ts";
-import {
-  bridgeName,
-  hostVethName,
-  planBridge,
-  planDeletePodLink,
-  planPodLink,
-  portOfAlias,
-} from "../dataplane/pod-link.ts";
+import { hostVethName, planDeletePodLink, planPodLink, portOfAlias } from "../dataplane/pod-link.ts";
 import type { KubeObject } from "../kube/objects.ts";
 import type { Port, PortState, Subnet } from "../sdn/model.ts";
-import { KeyedLock } from "../util/keyed-lock.ts";
 
 /** The pods of this node as the agent's cache shows them. */
 export interface PodSource {
@@ -51,6 +43,10 @@ export interface BinderOptions {
   pods: PodSource;
   ports: PortSource;
   ip: Ip;
+  /** The network's bridge on this node, made if need be (NodeNetworks.ensureBridge); answers its name. */
+  ensureBridge: (networkId: string, subnet: Subnet) => Promise<string>;
+  /** The MTU of pod interfaces (the overlay's). */
+  mtu?: number;
   events: BinderEvents;
   /** Told when a port is bound (ACTIVE) or unbound (DOWN). */
   onPortState?: (portId: string, state: PortState) => void;
@@ -67,7 +63,6 @@ const HOST_VETH = /^rv[0-9a-f]{11}$/;
 
 export class Binder {
   private readonly o: BinderOptions;
-  private readonly bridges = new KeyedLock();
 
   constructor(o: BinderOptions) {
     this.o = o;
@@ -165,17 +160,12 @@ export class Binder {
     const fixed = port.fixed_ips[0];
     const subnet = await this.o.ports.waitFor(() => this.o.ports.findSubnet(fixed.subnet_id), signal);
     if (!subnet.gateway_ip) return error(CNI_ERRORS.invalidConfig, `subnet ${subnet.cidr} has no gateway`);
-    const bridge = bridgeName(port.network_id);
     const hostVeth = hostVethName(req.containerId, req.ifname);
     const ip = this.o.ip;
     // A repeated ADD (the runtime retrying) starts from a clean slate.
     if (await ip.link(hostVeth)) await ip.apply(planDeletePodLink(hostVeth));
     const addressCidr = `${fixed.ip_address}/${prefixOf(subnet.cidr)}`;
-    // Pods of one network start together: one of them makes the bridge, the others wait for it.
-    const gatewayCidr = `${subnet.gateway_ip}/${prefixOf(subnet.cidr)}`;
-    await this.bridges.run(bridge, async () =>
-      ip.apply(planBridge({ bridge, gatewayCidr }, Boolean(await ip.link(bridge)))),
-    );
+    const bridge = await this.o.ensureBridge(port.network_id, subnet);
     await ip.apply([
       ...planPodLink({
         netns,
@@ -187,6 +177,7 @@ export class Binder {
         mac: port.mac_address,
         addressCidr,
         gateway: subnet.gateway_ip,
+        mtu: this.o.mtu,
       }),
     ]);
     this.o.onPortState?.(port.id, "ACTIVE");

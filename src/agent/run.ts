@@ -2,8 +2,9 @@
 // that answers raven-cni, and the CNI socket. Caches first; until they are synced, STATUS says
 // "not available" and ADD "try again later", so the runtime waits rather than failing pods.
 import { type AnnotationNaming, annotationKeys } from "../api/annotations.ts";
-import { ipTool } from "../dataplane/ip.ts";
+import { type Ip, ipTool } from "../dataplane/ip.ts";
 import { nftTool } from "../dataplane/nft.ts";
+import { VXLAN_OVERHEAD } from "../dataplane/overlay.ts";
 import { KubeClient } from "../kube/client.ts";
 import { EventRecorder, kubeEventSink } from "../kube/events.ts";
 import { SharedInformerFactory } from "../kube/informer-factory.ts";
@@ -14,6 +15,7 @@ import { NODES, PODS } from "../kube/resource.ts";
 import { EmbeddedBackend } from "../sdn/embedded/backend.ts";
 import { Binder } from "./binder.ts";
 import { serveCni } from "./cni-server.ts";
+import { NodeNetworks } from "./networks.ts";
 import { PortStatusReporter } from "./port-status.ts";
 import { ServiceProxy } from "./services.ts";
 import { Waiters } from "./waiters.ts";
@@ -41,12 +43,24 @@ export interface AgentOptions {
 const isMirrorOf = (pod: KubeObject, uid: string) =>
   pod.metadata.annotations?.["kubernetes.io/config.mirror"] === uid;
 
+const internalIp = (node: KubeObject | undefined): string | undefined =>
+  ((node?.status?.addresses ?? []) as { type: string; address: string }[]).find(
+    (a) => a.type === "InternalIP",
+  )?.address;
+
 async function internalIpOf(client: KubeClient, nodeName: string): Promise<string> {
-  const node = await client.get(NODES, "", nodeName);
-  const addresses = (node.status?.addresses ?? []) as { type: string; address: string }[];
-  const ip = addresses.find((a) => a.type === "InternalIP")?.address;
+  const ip = internalIp(await client.get(NODES, "", nodeName));
   if (!ip) throw new Error(`node ${nodeName} has no InternalIP: pass --node-ip`);
   return ip;
+}
+
+/** The MTU of the interface holding the node's address (the VXLAN underlay). */
+async function underlayMtu(ip: Ip, localIp: string): Promise<number> {
+  const links = await ip.show<{ mtu: number; addr_info?: { local: string }[] }>("ip", ["addr", "show"]);
+  const link = links.find((l) => l.addr_info?.some((a) => a.local === localIp));
+  if (!link)
+    throw new Error(`no interface of this node has its address ${localIp}: pass the right --node-ip`);
+  return link.mtu;
 }
 
 export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise<void> {
@@ -65,6 +79,29 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
     host: nodeName,
     instance: nodeName,
     logger: log,
+  });
+  const nodes = factory.informerFor(NODES);
+  const localIp = opts.nodeIp ?? (await internalIpOf(client, nodeName));
+  const ip = ipTool();
+  const networks = new NodeNetworks({
+    source: {
+      podNetworks: () => backend.listPodNetworks(),
+      portsOnNetwork: (id) => backend.portsOnNetwork(id),
+      nodeIp: (name) => internalIp(nodes.get(name)),
+    },
+    ip,
+    nodeName,
+    localIp,
+    mtu: (await underlayMtu(ip, localIp)) - VXLAN_OVERHEAD,
+    log,
+  });
+  backend.onChange(() => networks.changed());
+  nodes.addEventHandler({
+    onAdd: () => networks.changed(),
+    onUpdate: (a, b) => {
+      if (internalIp(a) !== internalIp(b)) networks.changed();
+    },
+    onDelete: () => networks.changed(),
   });
   const portStatus = new PortStatusReporter(backend, log);
   let ready = false;
@@ -85,7 +122,9 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
       findSubnet: (id) => backend.findSubnet(id),
       waitFor: (found, s) => backendChanges.waitFor(found, s),
     },
-    ip: ipTool(),
+    ip,
+    ensureBridge: (networkId, subnet) => networks.ensureBridge(networkId, subnet),
+    mtu: networks.mtu,
     events: { warn: (pod: KubeObject, reason, message) => recorder.event(pod, "Warning", reason, message) },
     onPortState: (portId, state) => portStatus.set(portId, state),
     ready: () => ready,
@@ -104,7 +143,7 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
     },
     nft: nftTool(),
     table: opts.nftTable,
-    nodeIp: opts.nodeIp ?? (await internalIpOf(client, nodeName)),
+    nodeIp: localIp,
     log,
   });
   backend.onChange(() => services.changed());
@@ -125,6 +164,7 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
     portStatus.resync(await binder.boundPorts(), mine);
     const reporting = portStatus.run(signal);
     const proxying = services.run(signal);
+    const networking = networks.run(signal);
     ready = true;
     readiness.changed();
     log.info({ node: nodeName }, "caches synced");
@@ -133,7 +173,7 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
       if (signal.aborted) return resolve();
       signal.addEventListener("abort", () => resolve(), { once: true });
     });
-    await Promise.all([reporting, proxying]);
+    await Promise.all([reporting, proxying, networking]);
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
     await recorder.close();

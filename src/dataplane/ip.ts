@@ -23,21 +23,26 @@ export interface Ip {
   link(name: string, netns?: string): Promise<LinkInfo | undefined>;
   /** Every link of the netns. */
   links(netns?: string): Promise<LinkInfo[]>;
+  /** `ip|bridge -j ARGS` in the node's netns, parsed. */
+  show<T>(tool: "ip" | "bridge", args: string[]): Promise<T[]>;
 }
 
-/** `ip ARGS` in the netns file `netns`, else in `home` (a netns name), else here. */
+/** `ip ARGS` (or `bridge ARGS`) in the netns file `netns`, else in `home` (a netns name), else here. */
 function run(
   netns: string | undefined,
   home: string | undefined,
   args: string[],
   input?: string,
+  tool: "ip" | "bridge" = "ip",
 ): Promise<string> {
   const [cmd, argv] = netns
-    ? ["nsenter", [`--net=${netns}`, "ip", ...args]]
-    : ["ip", [...(home ? ["-n", home] : []), ...args]];
+    ? ["nsenter", [`--net=${netns}`, tool, ...args]]
+    : home
+      ? ["nsenter", [`--net=/run/netns/${home}`, tool, ...args]]
+      : [tool, args];
   return new Promise((resolve, reject) => {
     const child = execFile(cmd, argv, { timeout: 30_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`ip ${args.join(" ")}: ${String(stderr).trim() || err.message}`));
+      if (err) reject(new Error(`${tool} ${args.join(" ")}: ${String(stderr).trim() || err.message}`));
       else resolve(String(stdout));
     });
     if (input !== undefined) child.stdin?.end(input);
@@ -52,7 +57,8 @@ export function ipTool(home?: string): Ip {
   return {
     nodeNetns: home ?? String(process.pid),
     async apply(cmds) {
-      for (const b of batches(cmds)) await run(b.netns, home, ["-batch", "-"], `${b.lines.join("\n")}\n`);
+      for (const b of batches(cmds))
+        await run(b.netns, home, ["-batch", "-"], `${b.lines.join("\n")}\n`, b.tool ?? "ip");
     },
     async link(name, netns) {
       try {
@@ -65,6 +71,10 @@ export function ipTool(home?: string): Ip {
     },
     async links(netns) {
       return JSON.parse(await run(netns, home, ["-j", "link", "show"])) as LinkInfo[];
+    },
+    async show<T>(tool: "ip" | "bridge", args: string[]) {
+      const out = (await run(undefined, home, ["-j", ...args], undefined, tool)).trim();
+      return (out ? JSON.parse(out) : []) as T[];
     },
   };
 }

@@ -5,10 +5,12 @@
 // pod reaching its own Service VIP gets its packets back). Pure planning: apply with ip.ts.
 import { createHash } from "node:crypto";
 
-/** One `ip` invocation's argv, without "ip" (as `ip -batch` takes it), and in which netns. */
+/** One `ip` (or `bridge`) invocation's argv, without the program (as `-batch` takes it), and in which netns. */
 export interface IpCommand {
   /** The netns file (CNI_NETNS) to run it in; undefined: the node's (the agent's own). */
   netns?: string;
+  /** `bridge` for FDB entries; `ip` otherwise. */
+  tool?: "bridge";
   args: string[];
 }
 
@@ -21,21 +23,6 @@ export const bridgeName = (networkId: string) => `rvbr${hash(networkId, 8)}`;
 /** The node end of a pod's veth: `rv` + 11 hex of container id and interface (as CNI's `veth` + hash). */
 export const hostVethName = (containerId: string, ifname: string) =>
   `rv${hash(`${containerId}/${ifname}`, 11)}`;
-
-export interface BridgePlan {
-  bridge: string;
-  /** The subnet's gateway with the subnet's prefix, e.g. 192.168.0.1/24. */
-  gatewayCidr: string;
-}
-
-/** The bridge, its gateway address and up; idempotent (replace, and add only when missing). */
-export function planBridge(p: BridgePlan, exists: boolean): IpCommand[] {
-  return [
-    ...(exists ? [] : [{ args: ["link", "add", "name", p.bridge, "type", "bridge"] }]),
-    { args: ["addr", "replace", p.gatewayCidr, "dev", p.bridge] },
-    { args: ["link", "set", p.bridge, "up"] },
-  ];
-}
 
 /**
  * The node end's alias names the port it binds, so the binding outlives the agent's memory:
@@ -61,6 +48,8 @@ export interface PodLinkPlan {
   /** The port's address with the subnet's prefix, e.g. 192.168.0.2/24. */
   addressCidr: string;
   gateway: string;
+  /** The pod interface's MTU (the network's: the overlay's). */
+  mtu?: number;
 }
 
 /** The veth, made in the pod's netns with its node end created in the node's, then both ends configured. */
@@ -74,6 +63,7 @@ export function planPodLink(p: PodLinkPlan): IpCommand[] {
       p.ifname,
       "address",
       p.mac,
+      ...(p.mtu ? ["mtu", String(p.mtu)] : []),
       "type",
       "veth",
       "peer",
@@ -96,13 +86,13 @@ export function planPodLink(p: PodLinkPlan): IpCommand[] {
 /** Removing the node end removes the pod end with it (and with the netns gone, it is gone already). */
 export const planDeletePodLink = (hostVeth: string): IpCommand[] => [{ args: ["link", "del", hostVeth] }];
 
-/** The commands grouped by netns, in order, for one `ip [-n NS] -batch -` per group. */
-export function batches(cmds: IpCommand[]): { netns?: string; lines: string[] }[] {
-  const out: { netns?: string; lines: string[] }[] = [];
+/** The commands grouped by netns and program, in order, for one `ip|bridge [-n NS] -batch -` per group. */
+export function batches(cmds: IpCommand[]): { netns?: string; tool?: "bridge"; lines: string[] }[] {
+  const out: { netns?: string; tool?: "bridge"; lines: string[] }[] = [];
   for (const c of cmds) {
     const last = out[out.length - 1];
-    if (last && last.netns === c.netns) last.lines.push(c.args.join(" "));
-    else out.push({ netns: c.netns, lines: [c.args.join(" ")] });
+    if (last && last.netns === c.netns && last.tool === c.tool) last.lines.push(c.args.join(" "));
+    else out.push({ netns: c.netns, tool: c.tool, lines: [c.args.join(" ")] });
   }
   return out;
 }

@@ -25,6 +25,12 @@ export class Scheduler implements Controller {
   private readonly queue = new WorkQueue();
   private pods!: SharedInformer;
   private nodes!: SharedInformer;
+  /**
+   * Pods bound (or being bound) whose binding the cache does not show yet, by key: counted in
+   * their node's load (as upstream's scheduler cache "assumes" them), so a burst of pods spreads
+   * instead of all landing on the node that looked emptiest before the first bind came back.
+   */
+  private readonly assumed = new Map<string, string>();
 
   setup(ctx: ControllerContext): void {
     this.pods = ctx.informers.informerFor(PODS);
@@ -32,7 +38,11 @@ export class Scheduler implements Controller {
     this.nodes = ctx.informers.informerFor(NODES);
     this.pods.addEventHandler({
       onAdd: (p) => needsScheduling(p) && this.queue.add(objectKey(p)),
-      onUpdate: (_o, p) => needsScheduling(p) && this.queue.add(objectKey(p)),
+      onUpdate: (_o, p) => {
+        if (p.spec?.nodeName) this.assumed.delete(objectKey(p));
+        if (needsScheduling(p)) this.queue.add(objectKey(p));
+      },
+      onDelete: (p) => this.assumed.delete(objectKey(p)),
     });
     // A node that appears or changes may make waiting pods schedulable.
     const retryAll = () => {
@@ -61,7 +71,8 @@ export class Scheduler implements Controller {
           reasons.push(fit.reason!);
           continue;
         }
-        const load = this.pods.indexKeys(BY_NODE, node.metadata.name!).length;
+        const load =
+          this.pods.indexKeys(BY_NODE, node.metadata.name!).length + this.assumedOn(node.metadata.name!);
         if (!best || load < best.load || (load === best.load && node.metadata.name! < best.name))
           best = { name: node.metadata.name!, load };
       }
@@ -72,6 +83,7 @@ export class Scheduler implements Controller {
         await this.markUnschedulable(ctx, pod, message);
         throw new Error(message); // retried with backoff, and again when nodes change
       }
+      this.assumed.set(key, best.name);
       try {
         await ctx.client.createSubresource(PODS, namespace, name, "binding", {
           apiVersion: "v1",
@@ -80,6 +92,7 @@ export class Scheduler implements Controller {
           target: { apiVersion: "v1", kind: "Node", name: best.name },
         });
       } catch (err) {
+        this.assumed.delete(key);
         if (isNotFound(err)) return;
         throw err;
       }
@@ -90,6 +103,12 @@ export class Scheduler implements Controller {
         `Successfully assigned ${namespace}/${name} to ${best.name}`,
       );
     });
+  }
+
+  private assumedOn(node: string): number {
+    let n = 0;
+    for (const [key, on] of this.assumed) if (on === node && !this.pods.get(key)?.spec?.nodeName) n++;
+    return n;
   }
 
   private async markUnschedulable(ctx: ControllerContext, pod: any, message: string): Promise<void> {

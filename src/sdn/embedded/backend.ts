@@ -183,6 +183,17 @@ export class EmbeddedBackend implements SdnBackend {
     return this.floatingIps.delete(floatingIpId);
   }
 
+  /** Every pod network with its subnet (what a node's agent lays out as bridges and VXLAN). */
+  listPodNetworks(): NetworkWithSubnet[] {
+    const out: NetworkWithSubnet[] = [];
+    for (const net of this.store.list("network")) {
+      if (net.spec.purpose !== "pods" || !isManaged(net)) continue;
+      const subnet = this.networks.subnetOf(net);
+      if (subnet) out.push(this.networks.view({ network: net, subnet }));
+    }
+    return out;
+  }
+
   /** Every load balancer Raven made (what a node's service proxy programs). */
   listLoadBalancers(): LoadBalancerState[] {
     return this.store

@@ -1,9 +1,11 @@
-// Services and floating IPs carry traffic (seed 001 with packets), on a real node with the real
-// kubectl: raven-agent programs the VIP in nftables from the load balancer's ready members. HTTP
-// to the VIP reaches every replica (hello-app answers with its hostname) from a pod, from the
-// node and from a replica itself (hairpin); a floating IP (spec.externalIPs) works from the
-// sandbox's external host, and an externalIP outside the external subnet gets no rule; a Service
-// without ready members refuses at once. Every packet stays inside the sandbox's namespaces.
+// The embedded dataplane on two real nodes with the real kubectl (seed 001 with packets): pods
+// reach each other across nodes, in one namespace network (VXLAN) and across two (routed by the
+// nodes); raven-agent programs each Service's VIP in nftables from the load balancer's ready
+// members, so HTTP to the VIP reaches every replica (hello-app answers with its hostname) from a
+// pod on each node, from a node and from a replica itself (hairpin); a floating IP
+// (spec.externalIPs) works from the sandbox's external host, and an externalIP outside the
+// external subnet gets no rule; a Service without ready members refuses at once. Every packet
+// stays inside the sandbox's namespaces.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -13,7 +15,7 @@ const RAVEN = fileURLToPath(new URL("../bin/raven", import.meta.url));
 
 let sb: Sandbox;
 before(async () => {
-  sb = await startSandbox({ nodes: 1, backend: "embedded" });
+  sb = await startSandbox({ nodes: 2, backend: "embedded" });
 });
 after(async () => {
   await sb?.stop();
@@ -59,12 +61,16 @@ spec:
   ports:
   - port: 80
     targetPort: 8080
----
-apiVersion: v1
+`;
+
+/** A busybox pod pinned to a node. */
+const client = (name: string, node: string, namespace = "default") => `apiVersion: v1
 kind: Pod
 metadata:
-  name: client
+  name: ${name}
+  namespace: ${namespace}
 spec:
+  nodeName: ${node}
   containers:
   - name: c
     image: busybox
@@ -86,24 +92,61 @@ async function reachesAll(fetch: () => Promise<string>, want: string[], what: st
   );
 }
 
+const podIp = async (name: string, namespace = "default") =>
+  k(["get", "pod", name, "-n", namespace, "-o", "jsonpath={.status.podIP}"]);
+
+test("a pod on node-1 reaches a pod on node-2 of its namespace (VXLAN) and of another namespace (routed)", async () => {
+  await k(["create", "namespace", "other"]);
+  await k(
+    ["apply", "-f", "-"],
+    [client("c1", "node-1"), client("c2", "node-2"), client("o2", "node-2", "other")].join("---\n"),
+  );
+  await k(["wait", "--for=condition=Ready", "pod/c1", "pod/c2", "--timeout=120s"]);
+  await k(["wait", "-n", "other", "--for=condition=Ready", "pod/o2", "--timeout=120s"]);
+  for (const [target, ns] of [
+    ["c2", "default"],
+    ["o2", "other"],
+  ]) {
+    const ip = await podIp(target, ns);
+    const r = await sb.kubectl(["exec", "c1", "--", "ping", "-c", "1", "-W", "5", ip], { timeoutMs: 30_000 });
+    assert.equal(
+      r.code,
+      0,
+      `c1 (node-1) -> ${target} ${ip} (node-2, namespace ${ns}): ${r.stdout}${r.stderr}`,
+    );
+  }
+  const back = await sb.kubectl(
+    ["exec", "-n", "other", "o2", "--", "ping", "-c", "1", "-W", "5", await podIp("c1")],
+    {
+      timeoutMs: 30_000,
+    },
+  );
+  assert.equal(back.code, 0, back.stdout + back.stderr);
+});
+
 let vip: string;
 let replicas: string[];
 
-test("HTTP to the VIP reaches every ready replica from a pod, from the node, and from a replica itself", async () => {
+test("HTTP to the VIP reaches every ready replica from a pod on each node, from a node, and from a replica itself", async () => {
   await k(["apply", "-f", "-"], DEMO);
   await k(["rollout", "status", "deployment/demo", "--timeout=120s"]);
-  await k(["wait", "--for=condition=Ready", "pod/client", "--timeout=90s"]);
   vip = await k(["get", "service", "demo", "-o", "jsonpath={.spec.clusterIP}"]);
   replicas = (await k(["get", "pods", "-l", "app=demo", "-o", "jsonpath={.items[*].metadata.name}"])).split(
     " ",
   );
   assert.equal(replicas.length, 3);
+  // Members on both nodes, so VIP traffic crosses nodes from either client.
+  const placed = new Set(
+    (await k(["get", "pods", "-l", "app=demo", "-o", "jsonpath={.items[*].spec.nodeName}"])).split(" "),
+  );
+  assert.deepEqual([...placed].sort(), ["node-1", "node-2"], "the replicas run on both nodes");
   const url = `http://${vip}/`;
   const fromPod = async (pod: string) => {
     const r = await sb.kubectl(["exec", pod, "--", "wget", "-qO-", "-T", "2", url], { timeoutMs: 30_000 });
     return r.stdout;
   };
-  await reachesAll(() => fromPod("client"), replicas, "from the client pod");
+  await reachesAll(() => fromPod("c1"), replicas, "from c1 on node-1");
+  await reachesAll(() => fromPod("c2"), replicas, "from c2 on node-2");
   await reachesAll(
     async () => (await inHost("node-1", ["wget", "-qO-", "-T", "2", url])).stdout,
     replicas,
@@ -139,7 +182,7 @@ test("a Service without ready members refuses at once instead of timing out", as
   await k(["scale", "deployment/demo", "--replicas=0"]);
   await eventually(
     async () => {
-      const r = await sb.kubectl(["exec", "client", "--", "wget", "-qO-", "-T", "5", `http://${vip}/`], {
+      const r = await sb.kubectl(["exec", "c1", "--", "wget", "-qO-", "-T", "5", `http://${vip}/`], {
         timeoutMs: 30_000,
       });
       return r.code !== 0 && /refused/i.test(r.stderr) ? r : undefined;
