@@ -191,3 +191,22 @@ test("a Service without ready members refuses at once instead of timing out", as
     "connection refused from the VIP once no member is left",
   );
 });
+
+test("Raven is the service proxy: a pod reaches the API server at the kubernetes Service's ClusterIP", async () => {
+  const ip = await k(["get", "service", "kubernetes", "-o", "jsonpath={.spec.clusterIP}"]);
+  // nginx's image has curl (busybox's wget speaks no TLS an up-to-date server accepts).
+  await k(["run", "web", "--image=nginx", "--overrides", '{"spec":{"nodeName":"node-2"}}']);
+  await k(["wait", "--for=condition=Ready", "pod/web", "--timeout=90s"]);
+  const version = await eventually(
+    async () => {
+      const r = await sb.kubectl(
+        ["exec", "web", "--", "curl", "-sk", "--max-time", "5", `https://${ip}/version`],
+        { timeoutMs: 30_000 },
+      );
+      return r.code === 0 ? JSON.parse(r.stdout) : undefined;
+    },
+    60_000,
+    `https://${ip}/version from a pod on node-2`,
+  );
+  assert.match(version.gitVersion, /^v1\./);
+});

@@ -156,11 +156,21 @@ test("two real nodes: underlay, routes, isolation, API on the gateway, CRI; down
       routes.some((r) => r.dst === other.podCidr && r.gateway === other.nodeIp),
       `${n.name} routes ${other.podCidr} via ${other.nodeIp}: ${JSON.stringify(routes)}`,
     );
-    for (const cidr of ["10.0.0.0/24", "172.16.0.0/24", "192.168.0.0/16"])
+    assert.ok(
+      routes.some((r) => r.dst === "192.168.0.0/16" && r.type === "unreachable"),
+      "192.168.0.0/16 unreachable",
+    );
+    // The service and external ranges go to a bridge with no ports (so the node's own
+    // connections reach the agent's DNAT; without a rule they go nowhere).
+    for (const cidr of ["10.0.0.0/24", "172.16.0.0/24"])
       assert.ok(
-        routes.some((r) => r.dst === cidr && r.type === "unreachable"),
-        `${cidr} unreachable`,
+        routes.some((r) => r.dst === cidr && r.dev === "rvsink" && r.prefsrc === n.nodeIp),
+        `${cidr} to rvsink: ${JSON.stringify(routes)}`,
       );
+    const sinkPorts = (await ipJson(["-n", n.netns, "link", "show"])).filter(
+      (l: any) => l.master === "rvsink",
+    );
+    assert.deepEqual(sinkPorts, [], "the sink bridge has no ports");
     // Nothing leaves: no route to an outside address, and a connection fails at once.
     const get = await sh("ip", ["-n", n.netns, "route", "get", "192.0.2.1"]);
     assert.notEqual(get.code, 0);
@@ -168,8 +178,9 @@ test("two real nodes: underlay, routes, isolation, API on the gateway, CRI; down
     const curlOut = await inNetns(n, "curl", ["-sS", "--connect-timeout", "3", "http://192.0.2.1/"]);
     assert.notEqual(curlOut.code, 0);
     assert.match(curlOut.out, /unreachable|Couldn't connect/i);
-    const svc = await sh("ip", ["-n", n.netns, "route", "get", "10.0.0.1"]);
-    assert.match(svc.out, /unreachable|No route to host/i);
+    const svc = await inNetns(n, "curl", ["-sS", "--connect-timeout", "5", "http://10.0.0.9/"]);
+    assert.notEqual(svc.code, 0, "no rule, no answer");
+    assert.match(svc.out, /No route to host|timed out|Couldn't connect/i);
     // Forwarding and bridge netfilter are on inside the node only.
     for (const [key, want] of [
       ["net/ipv4/ip_forward", "1"],

@@ -265,17 +265,23 @@ const PARTS: Part[] = [
       }),
   },
   {
-    name: "a Service whose selector goes loses its load balancer",
+    name: "a Service turned ExternalName loses its load balancer",
     needs: ["raven.io/loadbalancers/delete"],
     start: async (n) => {
-      await service(`unselect-${n}`, {});
-      await until("the load balancer", () => get(LOADBALANCERS, "default", `unselect-${n}`));
-      await sb.client.patch(SERVICES, "default", `unselect-${n}`, "json", [
-        { op: "remove", path: "/spec/selector" },
-      ]);
+      await service(`ename-${n}`, {});
+      await until("the load balancer", () => get(LOADBALANCERS, "default", `ename-${n}`));
+      await sb.client.patch(SERVICES, "default", `ename-${n}`, "merge", {
+        spec: {
+          type: "ExternalName",
+          externalName: "example.com",
+          clusterIP: "",
+          clusterIPs: null,
+          ipFamilies: null,
+          ipFamilyPolicy: null,
+        },
+      });
     },
-    check: (n) =>
-      until("no load balancer", async () => !(await get(LOADBALANCERS, "default", `unselect-${n}`))),
+    check: (n) => until("no load balancer", async () => !(await get(LOADBALANCERS, "default", `ename-${n}`))),
   },
   {
     name: "a finished pod gives its port back",

@@ -140,6 +140,7 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
     source: {
       loadBalancers: () => backend.listLoadBalancers(),
       floatingIps: () => backend.listFloatingIps(),
+      podCidrs: () => backend.listPodNetworks().map((n) => n.subnet.cidr),
     },
     nft: nftTool(),
     table: opts.nftTable,

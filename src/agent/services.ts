@@ -14,6 +14,8 @@ import type { FloatingIp, LoadBalancerState } from "../sdn/model.ts";
 export interface ServiceSource {
   loadBalancers(): LoadBalancerState[];
   floatingIps(): FloatingIp[];
+  /** The pod networks' CIDRs. */
+  podCidrs(): string[];
 }
 
 export interface ServiceProxyOptions {
@@ -79,7 +81,12 @@ export class ServiceProxy {
   async sync(): Promise<void> {
     const { source } = this.o;
     const frontends = frontendsOf(source.loadBalancers(), source.floatingIps());
-    const script = planServices({ table: this.o.table, frontends, nodeIp: this.o.nodeIp });
+    const script = planServices({
+      table: this.o.table,
+      frontends,
+      nodeIp: this.o.nodeIp,
+      podCidrs: source.podCidrs(),
+    });
     if (script === this.lastScript) return;
     const t0 = performance.now();
     await this.o.nft.apply(script);

@@ -19,6 +19,7 @@ import { ENDPOINTSLICES, NAMESPACES, PODS, SERVICES } from "../kube/resource.ts"
 import { runWorkers, WorkQueue } from "../kube/workqueue.ts";
 import type { SdnBackend } from "../sdn/backend.ts";
 import { CLUSTER_OWNER, type ControllerConfig, type ControllerDeps } from "./context.ts";
+import { EndpointBatcher } from "./endpoint-batcher.ts";
 import { ControllerMetrics } from "./metrics.ts";
 import { NamespaceReconciler } from "./namespaces.ts";
 import { removeOrphans } from "./orphans.ts";
@@ -244,6 +245,7 @@ async function lead(
   d.backend.onPortStatusChanged((owner) => {
     if (!signal.aborted && owner.kind === "Pod") queues.pod.add(`${owner.namespace}/${owner.name}`);
   });
+  const batcher = new EndpointBatcher(queues.service, d.config.endpointBatchMs);
   const unregister = [
     inf.pods.addEventHandler({
       onAdd: (p) => queues.pod.add(objectKey(p)),
@@ -261,12 +263,12 @@ async function lead(
         queues.service.add(objectKey(s));
       },
     }),
-    // Endpoint changes come in bursts (pods of a Service turning ready one after another):
-    // a short batch period folds a burst into one load-balancer write and one annotation patch.
+    // Endpoint changes come in bursts (pods of a Service turning ready one after another): the
+    // first goes at once, the rest of a burst folds into one load-balancer write per window.
     inf.endpointSlices.addEventHandler({
-      onAdd: (e) => enqueueServiceOf(e, queues.service, d.config.endpointBatchMs),
-      onUpdate: (_o, e) => enqueueServiceOf(e, queues.service, d.config.endpointBatchMs),
-      onDelete: (e) => enqueueServiceOf(e, queues.service, d.config.endpointBatchMs),
+      onAdd: (e) => serviceOfSlice(e, batcher),
+      onUpdate: (_o, e) => serviceOfSlice(e, batcher),
+      onDelete: (e) => serviceOfSlice(e, batcher),
     }),
     inf.namespaces.addEventHandler({
       onAdd: (n) => queues.namespace.add(n.metadata.name!),
@@ -338,10 +340,9 @@ function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<boolean> {
   });
 }
 
-function enqueueServiceOf(slice: KubeObject, queue: WorkQueue, batchMs: number): void {
+function serviceOfSlice(slice: KubeObject, batcher: EndpointBatcher): void {
   const svc = slice.metadata.labels?.[SERVICE_NAME_LABEL];
-  // addAfter keeps the earliest pending time, so a burst waits at most batchMs after its first event.
-  if (svc) queue.addAfter(`${slice.metadata.namespace}/${svc}`, batchMs);
+  if (svc) batcher.changed(`${slice.metadata.namespace}/${svc}`);
 }
 
 /** The service network (VIPs) and the external network (floating IPs) belong to the cluster. */

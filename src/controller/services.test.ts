@@ -113,3 +113,30 @@ test("a Service's legacy finalizer is removed", async () => {
   await f.serviceReconciler.sync("default/old");
   assert.deepEqual(f.services.get("default/old")!.metadata.finalizers, []);
 });
+
+test("a Service without a selector is load-balanced to the endpoints someone else writes (the kubernetes Service)", async () => {
+  const f = await fixture();
+  f.service("kubernetes", {
+    clusterIP: "10.0.0.1",
+    selector: undefined,
+    ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: 6443 }],
+  });
+  f.endpointSlices.set({
+    apiVersion: "discovery.k8s.io/v1",
+    kind: "EndpointSlice",
+    metadata: {
+      name: "kubernetes",
+      namespace: "default",
+      labels: { "kubernetes.io/service-name": "kubernetes" },
+    },
+    addressType: "IPv4",
+    endpoints: [{ addresses: ["10.254.7.1"], conditions: { ready: true } }],
+    ports: [{ name: "https", port: 41443, protocol: "TCP" }],
+  } as never);
+  await f.serviceReconciler.sync("default/kubernetes");
+  assert.deepEqual(f.take().backend, ["ensureLoadBalancer default/kubernetes 10.0.0.1 443:[10.254.7.1]"]);
+  const [member] = f.backend.findLoadBalancer(f.services.get("default/kubernetes")!.metadata.uid!)!.pools[0]
+    .members;
+  assert.equal(member.protocol_port, 41443, "the port the endpoint listens on");
+  assert.equal(member.subnet_id, null, "the API server is on no pod network");
+});

@@ -1,6 +1,7 @@
-// Service -> load balancer (+ floating IPs). A Service with a selector and a ClusterIP gets a
-// VIP at its ClusterIP, one listener and ROUND_ROBIN pool per TCP/UDP port, and one member
-// per ready endpoint (from EndpointSlices). The first spec.externalIPs entry inside the
+// Service -> load balancer (+ floating IPs). A Service with a ClusterIP gets a VIP at its
+// ClusterIP, one listener and ROUND_ROBIN pool per TCP/UDP port, and one member per ready
+// endpoint (from EndpointSlices, whoever writes them: Raven is the cluster's service proxy, so
+// Services without a selector, such as `kubernetes`, are load-balanced too). The first spec.externalIPs entry inside the
 // external subnet becomes a floating IP on the VIP; type LoadBalancer gets one from the pool
 // and status.loadBalancer.ingress. The parts fail independently: a floating IP that cannot be
 // had (another Service holds the address, the pool is empty) is an Event on this Service, and
@@ -34,8 +35,7 @@ export function wantsLoadBalancer(svc: KubeObject): boolean {
     !svc.metadata.deletionTimestamp &&
     (type === "ClusterIP" || type === "NodePort" || type === "LoadBalancer") &&
     Boolean(spec.clusterIP) &&
-    spec.clusterIP !== "None" &&
-    Object.keys(spec.selector ?? {}).length > 0
+    spec.clusterIP !== "None"
   );
 }
 
@@ -43,7 +43,8 @@ export function wantsLoadBalancer(svc: KubeObject): boolean {
 export function membersFor(
   slices: KubeObject[],
   servicePort: { name?: string; protocol?: string },
-  subnetOf: (endpoint: any) => string | undefined,
+  /** The subnet of an endpoint's address; undefined outside every pod network (such as the API server's). */
+  subnetOf: (endpoint: any, address: string) => string | undefined,
 ): ListenerRequest["members"] {
   const out: ListenerRequest["members"] = [];
   const seen = new Set<string>();
@@ -57,13 +58,17 @@ export function membersFor(
     for (const ep of slice.endpoints ?? []) {
       // Per the API, an unset `ready` means ready.
       if (ep.conditions?.ready === false) continue;
-      const subnetId = subnetOf(ep);
-      if (!subnetId) continue;
       for (const address of ep.addresses ?? []) {
         const id = `${address}:${port.port}`;
         if (seen.has(id)) continue;
         seen.add(id);
-        out.push({ name: ep.targetRef?.name ?? address, address, port: port.port, subnetId });
+        const subnetId = subnetOf(ep, address);
+        out.push({
+          name: ep.targetRef?.name ?? address,
+          address,
+          port: port.port,
+          ...(subnetId ? { subnetId } : {}),
+        });
       }
     }
   }
@@ -173,10 +178,12 @@ export class ServiceReconciler {
       this.d.informers.namespaces.get(svc.metadata.namespace!)?.metadata.uid ?? "",
       "pods",
     );
-    const subnetOf = (ep: any) => {
+    const podCidr = podNet && parseCidr(podNet.subnet.cidr);
+    const subnetOf = (ep: any, address: string) => {
       const uid = ep.targetRef?.uid;
       const port = uid ? this.d.backend.findPorts(uid)[0] : undefined;
-      return port?.fixed_ips[0]?.subnet_id ?? podNet?.subnet.id;
+      if (port) return port.fixed_ips[0]?.subnet_id;
+      return podCidr && cidrContains(podCidr, address) ? podNet.subnet.id : undefined;
     };
     const listeners: ListenerRequest[] = [];
     for (const p of svc.spec.ports ?? []) {

@@ -9,10 +9,11 @@
 // still addressed to a frontend after DNAT (an ICMP port unreachable: clients fail at once
 // instead of timing out), and any other port of a VIP.
 //
-// Two source NATs keep replies on the path that de-NATs them: a pod reaching its own VIP (the
-// member is the client: masquerade, with the bridge port in hairpin mode) and traffic to a
+// Source NATs keep replies on the path that de-NATs them: a pod reaching its own VIP (the
+// member is the client: masquerade, with the bridge port in hairpin mode), traffic to a
 // floating IP (SNAT to the node's address, so the member, perhaps on another node, answers
-// through this one).
+// through this one), and traffic to a member outside every pod network, such as the API
+// server behind the `kubernetes` Service (which has no route back to pods).
 
 export type L4 = "tcp" | "udp";
 
@@ -37,6 +38,8 @@ export interface ServicesPlan {
   frontends: Frontend[];
   /** The node's own address, the source of floating-IP traffic sent on to members. */
   nodeIp: string;
+  /** The pod networks' CIDRs: a member outside them (the API server) is reached from the node's address. */
+  podCidrs?: string[];
 }
 
 const keyOf = (f: Pick<Frontend, "address" | "protocol" | "port">) =>
@@ -77,6 +80,7 @@ export function planServices(p: ServicesPlan): string {
   s += block("frontend-ips", "set", "type ipv4_addr", [...frontendIps]);
   s += block("external-ips", "set", "type ipv4_addr", [...externalIps]);
   s += block("hairpin", "set", "type ipv4_addr . ipv4_addr", [...hairpin]);
+  s += block("pod-cidrs", "set", "type ipv4_addr\n    flags interval", p.podCidrs ?? []);
   for (const n of counts) {
     s += block(
       `members-${n}`,
@@ -92,7 +96,8 @@ export function planServices(p: ServicesPlan): string {
   s +=
     `  chain nat-postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n` +
     `    ct status dnat ip saddr . ip daddr @hairpin masquerade\n` +
-    `    ct status dnat ct original ip daddr @external-ips snat ip to ${p.nodeIp}\n  }\n`;
+    `    ct status dnat ct original ip daddr @external-ips snat ip to ${p.nodeIp}\n` +
+    `    ct status dnat ip daddr != @pod-cidrs snat ip to ${p.nodeIp}\n  }\n`;
   // After DNAT, still addressed to a frontend: no member, or a port the Service does not have.
   s += `  chain filter-forward {\n    type filter hook forward priority filter; policy accept;\n    ip daddr @frontend-ips reject\n  }\n`;
   s += `  chain filter-output {\n    type filter hook output priority filter; policy accept;\n    ip daddr @frontend-ips reject\n  }\n`;

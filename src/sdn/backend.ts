@@ -51,7 +51,8 @@ export interface MemberRequest {
   name: string;
   address: string;
   port: number;
-  subnetId: string;
+  /** The subnet the member is on; none for an endpoint outside every pod network (reached routed). */
+  subnetId?: string;
 }
 
 export interface ListenerRequest {

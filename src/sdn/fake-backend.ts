@@ -260,7 +260,7 @@ export class FakeSdnBackend implements SdnBackend {
           name: m.name,
           address: m.address,
           protocol_port: m.port,
-          subnet_id: m.subnetId,
+          subnet_id: m.subnetId ?? null,
           pool_id: `${lbId}-p${i}`,
           operating_status: "NO_MONITOR",
           provisioning_status: "ACTIVE",

@@ -96,7 +96,7 @@ export interface Member {
   name: string;
   address: string;
   protocol_port: number;
-  subnet_id: string;
+  subnet_id: string | null;
   pool_id: string;
   operating_status: "ONLINE" | "OFFLINE" | "NO_MONITOR";
   provisioning_status: "ACTIVE" | "PENDING_CREATE" | "PENDING_UPDATE";

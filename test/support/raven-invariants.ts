@@ -58,15 +58,14 @@ export function wantsPort(pod: KubeObject): boolean {
   );
 }
 
-/** A Service Raven gives a load balancer: a selector and a ClusterIP, not being deleted. */
+/** A Service Raven gives a load balancer: a ClusterIP (with or without a selector), not being deleted. */
 export function wantsLoadBalancer(svc: KubeObject): boolean {
   const type = svc.spec?.type ?? "ClusterIP";
   return (
     !svc.metadata.deletionTimestamp &&
     ["ClusterIP", "NodePort", "LoadBalancer"].includes(type) &&
     Boolean(svc.spec?.clusterIP) &&
-    svc.spec.clusterIP !== "None" &&
-    Object.keys(svc.spec?.selector ?? {}).length > 0
+    svc.spec.clusterIP !== "None"
   );
 }
 

@@ -52,7 +52,18 @@ export async function bootstrapRbac(rest: Rest): Promise<void> {
   }
 }
 
-export async function bootstrap(rest: Rest, serviceCidr: string, port: () => number): Promise<void> {
+/** Where pods reach the API server: an address on the nodes' underlay, and the port. */
+export interface Advertised {
+  address: string;
+  port: number;
+}
+
+export async function bootstrap(
+  rest: Rest,
+  serviceCidr: string,
+  port: () => number,
+  advertise?: Advertised,
+): Promise<void> {
   const ns = rest.registry.lookup("", "v1", "namespaces")!;
   for (const name of SYSTEM_NAMESPACES)
     await ignoreExists(
@@ -75,6 +86,66 @@ export async function bootstrap(rest: Rest, serviceCidr: string, port: () => num
       {},
     ),
   );
-  // No Endpoints: the API server listens on loopback only, which Endpoints may not hold and
-  // pods in their own network namespaces could not reach anyway.
+  await kubernetesEndpoints(rest, advertise);
+}
+
+/**
+ * The `kubernetes` Service's Endpoints and EndpointSlice, as upstream's endpoint reconciler
+ * writes them: the advertised address (the nodes' underlay gateway, where pods reach the API
+ * server through the Service proxy). Without real nodes the API server listens on loopback only,
+ * which Endpoints may not hold, so there are none.
+ */
+async function kubernetesEndpoints(rest: Rest, advertise: Advertised | undefined): Promise<void> {
+  const endpoints = rest.registry.lookup("", "v1", "endpoints")!;
+  const slices = rest.registry.lookup("discovery.k8s.io", "v1", "endpointslices")!;
+  const labels = { "kubernetes.io/service-name": "kubernetes" };
+  const wanted = advertise && {
+    endpoints: {
+      apiVersion: "v1",
+      kind: "Endpoints",
+      metadata: {
+        name: "kubernetes",
+        namespace: "default",
+        labels: { "endpointslice.kubernetes.io/skip-mirror": "true" },
+      },
+      subsets: [
+        {
+          addresses: [{ ip: advertise.address }],
+          ports: [{ name: "https", port: advertise.port, protocol: "TCP" }],
+        },
+      ],
+    },
+    slice: {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: { name: "kubernetes", namespace: "default", labels },
+      addressType: "IPv4",
+      endpoints: [{ addresses: [advertise.address], conditions: { ready: true } }],
+      ports: [{ name: "https", port: advertise.port, protocol: "TCP" }],
+    },
+  };
+  for (const [def, want] of [
+    [endpoints, wanted?.endpoints],
+    [slices, wanted?.slice],
+  ] as const) {
+    let current: any;
+    try {
+      current = await rest.get(def, "default", "kubernetes");
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === 404)) throw err;
+    }
+    if (!want) {
+      if (current) await rest.delete(def, "default", "kubernetes", {});
+      continue;
+    }
+    if (!current) {
+      await ignoreExists(rest.create(def, "default", structuredClone(want), {}));
+      continue;
+    }
+    const next = {
+      ...structuredClone(want),
+      metadata: { ...want.metadata, resourceVersion: current.metadata.resourceVersion },
+    };
+    await rest.update(def, "default", "kubernetes", next, {});
+  }
 }

@@ -175,7 +175,14 @@ export class ApiServer {
     const addr = this.server.address();
     this.port = typeof addr === "object" && addr ? addr.port : this.opts.port;
     for (const host of this.opts.extraHosts ?? []) this.extraServers.push(await listen(host, this.port));
-    await bootstrap(this.rest, this.opts.serviceCidr, () => this.port);
+    // Pods reach the API server at the first extra host (the nodes' underlay gateway).
+    const advertised = this.opts.extraHosts?.[0];
+    await bootstrap(
+      this.rest,
+      this.opts.serviceCidr,
+      () => this.port,
+      advertised ? { address: advertised, port: this.port } : undefined,
+    );
   }
 
   async stop(): Promise<void> {

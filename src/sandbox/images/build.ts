@@ -1,5 +1,5 @@
 // Builds the sandbox's images from Debian packages on this machine (no registry): busybox
-// (busybox-static), nginx (nginx-light's binary with the libraries ldd lists), pause and hello-app
+// (busybox-static), nginx (nginx-light's and curl's binaries with the libraries ldd lists), pause and hello-app
 // (small static C programs in images/, compiled with gcc -static). Each becomes an OCI
 // image-layout tarball with one uncompressed layer (oci.ts), cached under a key made of the Debian
 // package versions and a hash of the sources, so a second build reads the cache.
@@ -26,6 +26,8 @@ export const REPO_ROOT = resolve(HERE, "../../..");
 
 const BUSYBOX = "/bin/busybox";
 const NGINX = "/usr/sbin/nginx";
+/** In the nginx image, as in the official one: a client that speaks today's TLS (busybox's does not). */
+const CURL = "/usr/bin/curl";
 const PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 export interface BuiltImage {
@@ -220,12 +222,16 @@ const RECIPES: Record<ImageName, Recipe> = {
       "libpcre2-8-0",
       "zlib1g",
       "libcrypt1",
+      "curl",
+      "libcurl4",
     ],
     sources: [],
     hostFiles: async () => [
       BUSYBOX,
       NGINX,
       ...(await sharedLibraries(NGINX)),
+      CURL,
+      ...(await sharedLibraries(CURL)),
       "/etc/nginx/mime.types",
       "/usr/share/nginx/html/index.html",
     ],
@@ -234,6 +240,8 @@ const RECIPES: Record<ImageName, Recipe> = {
       await fs.copy(NGINX);
       // the loader and libraries at the paths ldd resolved them to (the loader's default search dirs)
       for (const lib of await sharedLibraries(NGINX)) await fs.copy(lib);
+      await fs.copy(CURL);
+      for (const lib of await sharedLibraries(CURL)) if (!fs.has(lib)) await fs.copy(lib);
       await fs.copy("/etc/nginx/mime.types");
       await fs.copy("/usr/share/nginx/html/index.html");
       fs.file("usr/share/nginx/html/50x.html", NGINX_50X);

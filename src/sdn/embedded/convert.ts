@@ -260,7 +260,7 @@ export function toLoadBalancerState(cr: LoadBalancerCr, tenantId: string): LoadB
         name: m.name,
         address: m.address,
         protocol_port: m.protocolPort,
-        subnet_id: m.subnetId,
+        subnet_id: m.subnetId ?? null,
         pool_id: p.id,
         // There are no health monitors: members are only added once their endpoint is ready.
         operating_status: "NO_MONITOR",

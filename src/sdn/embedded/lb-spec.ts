@@ -80,7 +80,7 @@ function desiredMembers(
       name: m.name,
       address: m.address,
       protocolPort: m.port,
-      subnetId: m.subnetId,
+      ...(m.subnetId ? { subnetId: m.subnetId } : {}),
     });
   }
   return [...out.values()].sort(

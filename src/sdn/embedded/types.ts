@@ -57,7 +57,8 @@ export interface MemberSpec {
   name: string;
   address: string;
   protocolPort: number;
-  subnetId: string;
+  /** Absent for an endpoint outside every pod network. */
+  subnetId?: string;
 }
 
 export interface ListenerSpec {
