@@ -127,6 +127,10 @@ test("kubectl apply -f deploy/ applies Raven's manifests, RBAC included", async 
     "role.rbac.authorization.k8s.io/raven-controller-leader-election",
     "rolebinding.rbac.authorization.k8s.io/raven-controller-leader-election",
     "deployment.apps/raven-controller",
+    "serviceaccount/raven-agent",
+    "clusterrole.rbac.authorization.k8s.io/raven-agent",
+    "clusterrolebinding.rbac.authorization.k8s.io/raven-agent",
+    "daemonset.apps/raven-agent",
   ])
     assert.match(r.stdout, new RegExp(`^${what.replace(/\./g, "\\.")} `, "m"));
   assert.doesNotMatch(r.stderr, /Warning/, "the sandbox applied them as kubectl does");

@@ -85,7 +85,8 @@ test("uninstall refuses while a replica leads, then releases everything; a names
   assert.equal(done.code, 0, done.stderr);
   assert.match(
     done.stdout,
-    /raven uninstalled: released 2 floating IPs, 1 load balancers, 1 ports, \d+ networks; cleaned 3 /,
+    // The load balancers: web's and the kubernetes Service's (whose annotations are cleaned too).
+    /raven uninstalled: released 2 floating IPs, 2 load balancers, 1 ports, \d+ networks; cleaned 4 /,
   );
   for (const res of [PORTS, LOADBALANCERS, FLOATINGIPS, NETWORKS, SUBNETS])
     assert.deepEqual(

@@ -121,9 +121,10 @@ test("Ctrl-C on a foreground sandbox stops everything it started, pods included;
     for (const step of ["etcd", "API server", "controllers", "node-1", "ready"])
       assert.match(err, new RegExp(`^  ${step} +\\d+\\.\\d s`, "m"), `a line for ${step} in:\n${err}`);
     assert.doesNotMatch(err, /"level":/, "no JSON on the terminal");
-    assert.match(
-      readFileSync(join(dir, "logs", "sandbox.log"), "utf8"),
-      /"msg":"sandbox ready"/,
+    // The file logger writes asynchronously: the line follows the terminal's shortly.
+    await eventually(
+      () => /"msg":"sandbox ready"/.test(readFileSync(join(dir, "logs", "sandbox.log"), "utf8")),
+      10_000,
       "JSON logs in the file",
     );
 

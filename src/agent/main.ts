@@ -12,6 +12,11 @@ export interface AgentCommandOptions {
   annotationNames: AnnotationNaming;
   nodeIp?: string;
   nftTable: string;
+  installCni?: boolean;
+  hostRoot: string;
+  cniBinDir: string;
+  cniConfDir: string;
+  cniBundle?: string;
 }
 
 export async function runAgentCommand(o: AgentCommandOptions): Promise<void> {
@@ -25,6 +30,17 @@ export async function runAgentCommand(o: AgentCommandOptions): Promise<void> {
   process.once("SIGTERM", () => abort.abort());
   process.once("SIGINT", () => abort.abort());
   try {
+    if (o.installCni) {
+      const { installCni } = await import("./install.ts");
+      const done = await installCni({
+        hostRoot: o.hostRoot,
+        cniBinDir: o.cniBinDir,
+        cniConfDir: o.cniConfDir,
+        agentSocket: o.socket,
+        bundle: o.cniBundle,
+      });
+      log.info(done, "raven-cni installed");
+    }
     await runAgent(
       {
         kubeconfig: o.inCluster ? { inCluster: true, isolate: true } : { path: o.kubeconfig, isolate: true },

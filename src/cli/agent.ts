@@ -11,6 +11,11 @@ export function agentCommand(): Command {
     .option("--node-ip <ip>", "this node's address (default: $NODE_IP, else the Node's InternalIP)")
     .option("--socket <path>", "the unix socket raven-cni calls", DEFAULT_AGENT_SOCKET)
     .option("--nft-table <name>", "the nftables table of Services and floating IPs", "raven")
+    .option("--install-cni", "first install raven-cni and its conflist for the node's container runtime")
+    .option("--host-root <dir>", "where the host's / is mounted (with --install-cni)", "/")
+    .option("--cni-bin-dir <dir>", "the runtime's CNI plugin dir on the host", "/opt/cni/bin")
+    .option("--cni-conf-dir <dir>", "the runtime's CNI config dir on the host", "/etc/cni/net.d")
+    .option("--cni-bundle <file>", "a prebuilt raven-cni bundle (default: build it)")
     .option("--annotation-prefix <prefix>", "prefix of the annotation keys", "raven.io")
     .addOption(
       new Option("--annotation-names <style>", 'annotation key names: "raven" or "kuryr"')
