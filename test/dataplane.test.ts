@@ -210,3 +210,87 @@ test("Raven is the service proxy: a pod reaches the API server at the kubernetes
   );
   assert.match(version.gitVersion, /^v1\./);
 });
+
+const FLIP = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: flip
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: flip}
+  template:
+    metadata:
+      labels: {app: flip}
+    spec:
+      containers:
+      - name: hello
+        image: gcr.io/google-samples/hello-app:1.0
+        command: ["sh", "-c", "touch /tmp/ready && exec /hello-app"]
+        readinessProbe:
+          exec:
+            command: ["cat", "/tmp/ready"]
+          periodSeconds: 1
+          failureThreshold: 1
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: flip
+spec:
+  selector: {app: flip}
+  ports:
+  - port: 80
+    targetPort: 8080
+`;
+
+/** The hostnames answering `count` requests to the Service from c1 (failures as "!"). */
+async function answers(ip: string, count: number): Promise<string[]> {
+  const script = `for i in $(seq ${count}); do wget -qO- -T 2 http://${ip}/ 2>/dev/null | sed -n 's/^Hostname: //p' || echo '!'; done`;
+  const r = await sb.kubectl(["exec", "c1", "--", "sh", "-c", script], { timeoutMs: 60_000 });
+  return r.stdout.split("\n").filter(Boolean);
+}
+
+test("readiness: a replica failing its probe stops getting VIP traffic and gets it again once it recovers; scaling down removes members", async () => {
+  await k(["apply", "-f", "-"], FLIP);
+  await k(["rollout", "status", "deployment/flip", "--timeout=120s"]);
+  const ip = await k(["get", "service", "flip", "-o", "jsonpath={.spec.clusterIP}"]);
+  const [a, b] = (
+    await k(["get", "pods", "-l", "app=flip", "-o", "jsonpath={.items[*].metadata.name}"])
+  ).split(" ");
+  const both = async () => {
+    const got = new Set(await answers(ip, 10));
+    return got.has(a) && got.has(b) ? got : undefined;
+  };
+  await eventually(both, 60_000, "both replicas answer");
+  await k(["exec", a, "--", "rm", "/tmp/ready"]);
+  await eventually(
+    async () => {
+      const got = await answers(ip, 10);
+      return got.length === 10 && got.every((h) => h === b) ? got : undefined;
+    },
+    60_000,
+    `only ${b} answers once ${a} is not ready`,
+  );
+  await k(["exec", a, "--", "touch", "/tmp/ready"]);
+  await eventually(both, 60_000, `${a} answers again once ready`);
+  await k(["scale", "deployment/flip", "--replicas=1"]);
+  const left = await eventually(
+    async () => {
+      const names = (
+        await k(["get", "pods", "-l", "app=flip", "-o", "jsonpath={.items[*].metadata.name}"])
+      ).split(" ");
+      return names.length === 1 && names[0] ? names[0] : undefined;
+    },
+    60_000,
+    "one replica left",
+  );
+  await eventually(
+    async () => {
+      const got = await answers(ip, 10);
+      return got.length === 10 && got.every((h) => h === left) ? got : undefined;
+    },
+    60_000,
+    `every request answered by ${left} after scaling down`,
+  );
+});

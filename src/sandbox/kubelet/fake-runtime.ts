@@ -53,6 +53,8 @@ export class FakeRuntime implements RuntimeService, ImageService {
   readonly calls: string[] = [];
   /** Set to make the next runPodSandbox fail with this message. */
   failSandbox?: string;
+  /** When set, StopPodSandbox fails with this message (its network plugin failing). */
+  failStopSandbox?: string;
   now: () => number = Date.now;
   private seq = 0;
   private ipSeq = 2;
@@ -119,6 +121,7 @@ export class FakeRuntime implements RuntimeService, ImageService {
 
   async stopPodSandbox(id: string): Promise<void> {
     this.calls.push(`stopPodSandbox:${id}`);
+    if (this.failStopSandbox) throw new Error(this.failStopSandbox);
     const sb = this.sandboxes.get(id);
     if (!sb) return;
     for (const c of this.containers.values())

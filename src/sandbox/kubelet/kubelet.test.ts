@@ -323,6 +323,21 @@ describe("Kubelet (fake CRI, fake API)", () => {
     assert.equal(readFileSync(join(dir, "pods", "uid-cm", "volumes", "cfg", "a.conf"), "utf8"), "x=1");
   });
 
+  it("deletion waits for the sandbox's network to go: a failing StopPodSandbox is retried, the object deleted only after", async () => {
+    kubelet.upsertPod({ pod: mkPod("netdel") });
+    await until(() => status("netdel")?.phase === "Running", "Running");
+    rt.failStopSandbox = "plugin type=raven-cni failed (delete): try again later";
+    kubelet.upsertPod({
+      pod: mkPod("netdel", {}, { deletionTimestamp: "2025-01-01T00:00:00Z", deletionGracePeriodSeconds: 1 }),
+    });
+    await until(() => rt.calls.filter((c) => c.startsWith("stopPodSandbox")).length >= 2, "retried");
+    assert.deepEqual(api.deleted, [], "the pod stays in the API while its network is there");
+    assert.equal(rt.sandboxes.size, 1);
+    rt.failStopSandbox = undefined;
+    await until(() => api.deleted.length === 1, "deleted once the sandbox is gone");
+    assert.equal(rt.sandboxes.size, 0);
+  });
+
   it("deletion: Killing events, stop with the grace period, sandbox removed, object deleted", async () => {
     kubelet.upsertPod({ pod: mkPod("del") });
     await until(() => status("del")?.phase === "Running", "Running");

@@ -732,15 +732,27 @@ export class Kubelet {
     this.forget(uid);
   }
 
+  /**
+   * Removes the pod's sandboxes and containers. A sandbox that cannot be stopped (its network
+   * plugin failing, e.g. a node agent restarting) fails the call, so the pod worker tries again
+   * and a deleted pod leaves the API only once its network is really gone, as upstream's kubelet
+   * does: otherwise its address could be handed to another pod while it still holds it.
+   */
   private async removeRuntime(uid: string, known?: PodRuntime): Promise<void> {
     const rt = known ?? (await this.runtimeState.refreshPod(uid));
+    let failed: unknown;
     for (const sb of rt?.sandboxes ?? []) {
       try {
         await this.o.runtime.stopPodSandbox(sb.id);
         await this.o.runtime.removePodSandbox(sb.id);
       } catch (err) {
-        this.o.log.warn({ id: sb.id, err: String(err) }, "removing a sandbox failed");
+        this.o.log.warn({ id: sb.id, err: String(err) }, "removing a sandbox failed; will retry");
+        failed ??= err;
       }
+    }
+    if (failed) {
+      await this.runtimeState.refreshPod(uid);
+      throw failed;
     }
     // Containers of sandboxes already gone (removed with their sandbox otherwise).
     for (const c of rt?.containers ?? []) await this.o.runtime.removeContainer(c.id).catch(() => {});
