@@ -55,7 +55,7 @@ export async function serveCni(socket: string, handle: CniHandler, log: Logger):
             pod: `${req.args.K8S_POD_NAMESPACE ?? ""}/${req.args.K8S_POD_NAME ?? ""}`,
             container: req.containerId.slice(0, 12),
             ms: Date.now() - started,
-            ...("error" in reply ? { error: reply.error.msg } : {}),
+            ...("error" in reply ? { error: reply.error.msg, details: reply.error.details } : {}),
           },
           "CNI",
         );

@@ -52,6 +52,11 @@ export class NodeNetworks {
   private readonly lock = new KeyedLock();
   /** What this agent applied last; undefined: read it from the node. */
   private applied: OverlayState | undefined;
+  /**
+   * Bridges a pod's ADD made before the backend's cache showed their network: kept (never
+   * deleted as unwanted) until a sync wants them, since the pod's veth joins right after.
+   */
+  private readonly early = new Set<string>();
 
   constructor(o: NodeNetworksOptions) {
     this.o = o;
@@ -84,6 +89,7 @@ export class NodeNetworks {
       const exists = Boolean(await this.o.ip.link(bridge));
       await this.o.ip.apply(planBridge({ bridge, gatewayCidr }, exists));
       this.applied?.bridges.set(bridge, { cidrs: new Set([gatewayCidr]), up: true });
+      this.early.add(bridge);
     });
     // Its VXLAN device and remote ports follow with the next sync.
     this.changed();
@@ -140,6 +146,8 @@ export class NodeNetworks {
     // A bridge with pods on it stays, even if the backend's cache does not show its network yet.
     const inUse = new Set(links.filter((l) => HOST_VETH.test(l.ifname) && l.master).map((l) => l.master!));
     const want = this.wanted();
+    for (const n of want) this.early.delete(n.bridge);
+    for (const b of this.early) inUse.add(b);
     const cmds = planOverlay(want, have, { localIp: this.o.localIp, mtu: this.o.mtu, keepBridges: inUse });
     return { cmds, want, have, inUse };
   }

@@ -5,6 +5,7 @@
 // supervised, also in the netns). Stopping is the reverse: the kubelet, every pod through CRI
 // (CNI DEL runs for each, so raven-agent stops after them), then the agent and containerd.
 import { mkdirSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { type Command, Component } from "./component.ts";
@@ -17,6 +18,18 @@ import { writeCniConfig } from "./node/cni-config.ts";
 import { waitContainerdReady, writeContainerdConfig } from "./node/containerd.ts";
 import { type NodeLayout, nodeLayout } from "./node/layout.ts";
 import { ensureNodeNetwork } from "./node/network.ts";
+
+/** Whether something accepts connections on the unix socket. */
+function answers(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect(socket);
+    c.once("connect", () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once("error", () => resolve(false));
+  });
+}
 
 /** The layouts of the sandbox's real nodes (1..cfg.nodes). */
 export function nodeLayouts(cfg: SandboxConfig): NodeLayout[] {
@@ -157,9 +170,26 @@ export class RunningNode {
     return timings;
   }
 
-  /** The node's API clients: raven-agent first (pods wait for it), then the kubelet. */
-  startKubelet(): void {
-    this.agent?.start();
+  /**
+   * The node's API clients: raven-agent first, then the kubelet once the agent's CNI socket
+   * answers (as a node is not Ready before its network plugin is: a pod started earlier would
+   * get "try again later" from raven-cni and a second sandbox).
+   */
+  async startKubelet(timeoutMs = 30_000): Promise<void> {
+    if (this.agent) {
+      this.agent.start();
+      const deadline = Date.now() + timeoutMs;
+      while (!(await answers(this.layout.agentSocket))) {
+        if (Date.now() > deadline) {
+          this.log.warn(
+            { node: this.layout.name },
+            "raven-agent does not answer yet; starting the kubelet anyway",
+          );
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
     this.kubelet.start();
   }
 

@@ -340,7 +340,7 @@ export async function up(opts: UpOptions): Promise<void> {
         ),
       );
     await prepared;
-    for (const n of nodes) n.startKubelet();
+    await Promise.all(nodes.map((n) => n.startKubelet()));
     state.ready = true;
     saveState();
     opts.log.info({ nodes: nodes.length, ms: Date.now() - t0 }, "sandbox ready");

@@ -1,9 +1,9 @@
 // Test harness: a real sandbox (etcd, API server, controller-manager) in a temporary dir,
 // the real kubectl against it, and clean-up that runs even when a test fails.
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KubeClient } from "../../src/kube/client.ts";
 import { SharedInformerFactory } from "../../src/kube/informer-factory.ts";
@@ -97,6 +97,9 @@ export async function startSandbox(
     { timeoutMs: 120_000 },
   );
   const stop = async () => {
+    // RAVEN_TEST_LOGS=DIR keeps each sandbox's logs there (to read after a failure).
+    if (process.env.RAVEN_TEST_LOGS)
+      cpSync(join(dir, "logs"), join(process.env.RAVEN_TEST_LOGS, basename(dir)), { recursive: true });
     await run(RAVEN, ["sandbox", "down", "--dir", dir], { timeoutMs: 120_000 });
     rmSync(dir, { recursive: true, force: true });
   };
