@@ -1,8 +1,11 @@
 // Benchmark of a sandbox node running real containers: N busybox pods created at once on one
-// node (containerd + runc + CNI bridge + our kubelet), timed per pod from the create request to
-// the first watch event showing phase Running, and to the first showing the Ready condition.
-// The pods are deleted (and gone) between rounds. Prints JSON and a markdown table.
-// Usage: node bench/node-podstart.bench.ts [--counts=1,10,50] [--out=FILE]
+// node (containerd + runc + CNI + our kubelet), timed per pod from the create request to the
+// first watch event showing phase Running, and to the first showing the Ready condition. Run
+// twice in one go: with the reference CNI plugins (bridge + host-local, no Raven) and with Raven
+// (raven-controller gives each pod a port, raven-cni and raven-agent bind it), so the ratio
+// compares like with like on a noisy machine. The pods are deleted (and gone) between rounds.
+// Prints JSON and a markdown table.
+// Usage: node bench/node-podstart.bench.ts [--counts=1,10,50] [--backends=none,embedded] [--out=FILE]
 import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
@@ -13,7 +16,11 @@ import { startSandbox } from "../test/support/sandbox.ts";
 import { markdownTable, percentile } from "./stats.ts";
 
 const { values } = parseArgs({
-  options: { counts: { type: "string", default: "1,10,50" }, out: { type: "string" } },
+  options: {
+    counts: { type: "string", default: "1,10,50" },
+    backends: { type: "string", default: "none,embedded" },
+    out: { type: "string" },
+  },
 });
 const COUNTS = values.counts!.split(",").map(Number);
 const NS = "default";
@@ -98,21 +105,36 @@ async function round(client: KubeClient, n: number, tag: string) {
   };
 }
 
-const sb = await startSandbox({ nodes: 1 });
-const results = [];
-try {
-  // The node is up once it is Ready; a first pod warms the image snapshots.
-  await round(sb.client, 1, "warmup");
-  for (const n of COUNTS) results.push(await round(sb.client, n, String(n)));
-} finally {
-  await sb.stop();
+const BACKENDS = values.backends!.split(",") as ("none" | "embedded")[];
+const CNI_NAME = { none: "bridge + host-local", embedded: "raven-cni" };
+const results: (Awaited<ReturnType<typeof round>> & { cni: string })[] = [];
+for (const backend of BACKENDS) {
+  const sb = await startSandbox({ nodes: 1, backend });
+  try {
+    // The node is up once it is Ready; a first pod warms the image snapshots.
+    await round(sb.client, 1, "warmup");
+    for (const n of COUNTS)
+      results.push({ cni: CNI_NAME[backend], ...(await round(sb.client, n, String(n))) });
+  } finally {
+    await sb.stop();
+  }
 }
 
+const ratios = COUNTS.map((n) => {
+  const ref = results.find((r) => r.pods === n && r.cni === CNI_NAME.none);
+  const raven = results.find((r) => r.pods === n && r.cni === CNI_NAME.embedded);
+  return {
+    pods: n,
+    readyP50: ref && raven ? round1((raven.readyMs.p50 / ref.readyMs.p50) * 100) / 100 : Number.NaN,
+    readyP99: ref && raven ? round1((raven.readyMs.p99 / ref.readyMs.p99) * 100) / 100 : Number.NaN,
+  };
+});
 const report = {
-  benchmark: "node pod start (created -> Running / Ready), one real node",
+  benchmark: "node pod start (created -> Running / Ready), one real node, reference CNI vs raven-cni",
   date: new Date().toISOString(),
   loadAverage1m: round1(loadavg()[0]),
   results,
+  ratios,
 };
 const json = JSON.stringify(report, null, 2);
 if (values.out) writeFileSync(values.out, `${json}\n`);
@@ -121,6 +143,7 @@ console.log();
 console.log(
   markdownTable(
     [
+      "CNI",
       "pods at once",
       "Running p50 (ms)",
       "Running p99 (ms)",
@@ -130,6 +153,7 @@ console.log(
       "not done",
     ],
     results.map((r) => [
+      r.cni,
       r.pods,
       r.runningMs.p50,
       r.runningMs.p99,
@@ -138,5 +162,12 @@ console.log(
       r.wallSeconds,
       r.notDone,
     ]),
+  ),
+);
+console.log();
+console.log(
+  markdownTable(
+    ["pods at once", "Ready p50 raven / reference", "Ready p99 raven / reference"],
+    ratios.map((r) => [r.pods, r.readyP50, r.readyP99]),
   ),
 );

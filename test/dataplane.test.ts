@@ -156,7 +156,7 @@ test("HTTP to the VIP reaches every ready replica from a pod on each node, from 
   await reachesAll(() => fromPod(replicas[0]), replicas, `from ${replicas[0]}`);
 });
 
-test("a floating IP from spec.externalIPs works from the external host; an externalIP outside the external subnet gets no rule", async () => {
+test("a floating IP from spec.externalIPs and a type LoadBalancer address work from the external host; an externalIP outside the external subnet gets no rule", async () => {
   await k(["patch", "service", "demo", "-p", '{"spec":{"externalIPs":["172.16.0.4"]}}']);
   await reachesAll(
     async () => (await inHost("external", ["wget", "-qO-", "-T", "2", "http://172.16.0.4/"])).stdout,
@@ -171,6 +171,20 @@ test("a floating IP from spec.externalIPs works from the external host; an exter
       ) || undefined,
     60_000,
     "a Warning about 10.99.0.5",
+  );
+  // type LoadBalancer: the pool address in status.loadBalancer.ingress works the same way.
+  await k(["patch", "service", "demo", "-p", '{"spec":{"type":"LoadBalancer"}}']);
+  const ingress = await eventually(
+    async () =>
+      (await k(["get", "service", "demo", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}"])) ||
+      undefined,
+    60_000,
+    "an ingress address",
+  );
+  await reachesAll(
+    async () => (await inHost("external", ["wget", "-qO-", "-T", "2", `http://${ingress}/`])).stdout,
+    replicas,
+    `the LoadBalancer address ${ingress} from the external host`,
   );
   const table = await inHost("node-1", ["nft", "list", "table", "ip", "raven"]);
   assert.equal(table.code, 0, table.stderr);
