@@ -140,3 +140,25 @@ test("a Service without a selector is load-balanced to the endpoints someone els
   assert.equal(member.protocol_port, 41443, "the port the endpoint listens on");
   assert.equal(member.subnet_id, null, "the API server is on no pod network");
 });
+
+test("an external IP held by a Service that no longer wants it (gone, or listing another) goes to the Service that does", async () => {
+  const f = await fixture();
+  f.service("old", { clusterIP: "10.0.0.5", externalIPs: ["172.16.0.9"] });
+  await f.serviceReconciler.sync("default/old");
+  // old changes its mind; before its own sync releases the address, new asks for it.
+  f.update(f.services, "default/old", (s) => {
+    s.spec.externalIPs = ["172.16.0.10"];
+  });
+  f.service("new", { clusterIP: "10.0.0.6", externalIPs: ["172.16.0.9"] });
+  f.take();
+  await f.serviceReconciler.sync("default/new");
+  const { backend, events } = f.take();
+  assert.deepEqual(events, []);
+  assert.ok(backend.includes("deleteFloatingIp 172.16.0.9"), backend.join(" | "));
+  assert.equal(JSON.parse(annotations(f, "new")["raven.io/floating-ip"]).floating_ip_address, "172.16.0.9");
+  // And one whose Service left the cache entirely.
+  f.services.remove("default/new");
+  f.service("third", { clusterIP: "10.0.0.7", externalIPs: ["172.16.0.9"] });
+  await f.serviceReconciler.sync("default/third");
+  assert.equal(JSON.parse(annotations(f, "third")["raven.io/floating-ip"]).floating_ip_address, "172.16.0.9");
+});

@@ -239,8 +239,8 @@ export class ServiceReconciler {
       for (const f of current) await this.d.backend.deleteFloatingIp(f.id);
       return undefined;
     }
-    try {
-      return await this.d.backend.ensureFloatingIp({
+    const ensure = () =>
+      this.d.backend.ensureFloatingIp({
         owner: ownerOf("Service", svc),
         role: "external-ip",
         address: chosen,
@@ -248,6 +248,20 @@ export class ServiceReconciler {
         loadBalancerId: lb.loadbalancer.id,
         vipPortId: lb.loadbalancer.vip_port_id,
       });
+    try {
+      try {
+        return await ensure();
+      } catch (err) {
+        // A holder that no longer wants the address (gone from the cache, or listing another
+        // one) would release it on its own sync, or the orphan sweep would; this Service need
+        // not wait for either.
+        if (
+          !(err instanceof SdnError && err.reason === "IpInUse") ||
+          !(await this.releaseStale(chosen, external))
+        )
+          throw err;
+        return await ensure();
+      }
     } catch (err) {
       if (err instanceof SdnError && err.reason === "IpInUse")
         this.d.recorder.event(
@@ -258,6 +272,30 @@ export class ServiceReconciler {
         );
       throw err;
     }
+  }
+
+  /**
+   * Deletes the external-ip floating IP at `address` if its Service no longer wants it (gone
+   * from the cache, being deleted, or listing another first external IP); true if it did.
+   */
+  private async releaseStale(address: string, external: Ipv4Cidr): Promise<boolean> {
+    const held = this.d.backend.inventory().floatingIps.find((f) => f.object.floating_ip_address === address);
+    if (!held || held.owner.kind !== "Service" || held.object.id === undefined) return false;
+    const holder = this.d.informers.services.get(`${held.owner.namespace}/${held.owner.name}`);
+    const live = holder?.metadata.uid === held.owner.uid && !holder.metadata.deletionTimestamp;
+    const role = this.d.backend.findFloatingIps(held.owner.uid).find((f) => f.id === held.object.id)?.role;
+    if (
+      live &&
+      (role !== "external-ip" ||
+        chooseExternalIp(holder.spec?.externalIPs ?? [], external).chosen === address)
+    )
+      return false;
+    this.d.log.info(
+      { address, holder: `${held.owner.namespace}/${held.owner.name}` },
+      "releasing a floating IP its Service no longer wants",
+    );
+    await this.d.backend.deleteFloatingIp(held.object.id);
+    return true;
   }
 
   /** Every external address some Service other than `svc` lists in spec.externalIPs. */
