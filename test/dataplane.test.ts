@@ -7,6 +7,8 @@
 // external subnet gets no rule; a Service without ready members refuses at once. Every packet
 // stays inside the sandbox's namespaces.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { eventually, run, type Sandbox, startSandbox } from "./support/sandbox.ts";
@@ -15,7 +17,7 @@ const RAVEN = fileURLToPath(new URL("../bin/raven", import.meta.url));
 
 let sb: Sandbox;
 before(async () => {
-  sb = await startSandbox({ nodes: 2, backend: "embedded" });
+  sb = await startSandbox({ nodes: 2, backend: "embedded", audit: true });
 });
 after(async () => {
   await sb?.stop();
@@ -306,5 +308,20 @@ test("readiness: a replica failing its probe stops getting VIP traffic and gets 
     },
     60_000,
     `every request answered by ${left} after scaling down`,
+  );
+});
+
+test("raven-agent runs on deploy/agent-rbac.yaml's grants alone: everything above worked, and the API server refused it nothing", async () => {
+  const lines = readFileSync(join(sb.dir, "logs", "audit.log"), "utf8")
+    .trim()
+    .split("\n");
+  const agent = lines
+    .map((l) => JSON.parse(l))
+    .filter((e) => e.user === "system:serviceaccount:kube-system:raven-agent");
+  assert.ok(agent.length > 0, "the agents' requests are in the audit log, under their ServiceAccount");
+  assert.deepEqual(
+    agent.filter((e) => e.code === 401 || e.code === 403),
+    [],
+    "no request of raven-agent was refused",
   );
 });
