@@ -1,15 +1,16 @@
 // CNI ADD and DEL as the container runtime runs them: raven-cni (the shim, the agent's socket,
 // the port lookup, the veth) against the reference bridge + host-local plugins, on the same
-// "node" (a network namespace this benchmark makes) and fresh pod network namespaces. raven-cni
-// talks to a real raven-agent serving that node for a sandbox's virtual node, whose pods get
-// their ports from raven-controller; the runtime (this script) calls ADD once the port
-// annotation is there, as a kubelet does once the pod is scheduled. The breakdown: shim start
+// "node" (a network namespace this benchmark makes, on the sandbox's underlay, where it reaches
+// the API server) and fresh pod network namespaces. raven-cni talks to a real raven-agent
+// serving that node (a node name no kubelet runs, so this script is its runtime), whose pods
+// get their ports from raven-controller; ADD is called once the port annotation is there, as a
+// kubelet does once the pod is scheduled. The breakdown: shim start
 // (VERSION, answered by the shim alone), + socket round trip (STATUS, answered by the agent),
 // + the agent's work (ADD minus STATUS: port verification and netlink), and the wait for the
 // annotation (ADD sent at pod creation minus ADD with the annotation there). Prints JSON and a
 // markdown table. Usage: node bench/cni.bench.ts [--n=40] [--out=FILE]
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,7 +28,7 @@ const sh = (cmd: string, args: string[]) => exec(cmd, args);
 const RAVEN = fileURLToPath(new URL("../bin/raven", import.meta.url));
 const PREFIX = `rvcb${process.pid % 100000}`;
 const NODE_NS = `${PREFIX}-node`;
-const NODE = "virtual-node-1";
+const NODE = "bench-node";
 const round1 = (x: number) => Math.round(x * 10) / 10;
 const made: string[] = [];
 
@@ -62,19 +63,34 @@ const stats = (xs: number[]) => {
 };
 
 const work = mkdtempSync(join(tmpdir(), "raven-cni-bench-"));
-const sb = await startSandbox({ virtualNodes: 1, backend: "embedded" });
+const sb = await startSandbox({ nodes: 1, backend: "embedded" });
 let agent: ChildProcess | undefined;
 const report: Record<string, unknown> = {};
 try {
-  // The node: its netns, an address for the agent (its VXLAN underlay), the agent, raven-cni.
+  // The node: its netns on the sandbox's underlay (.240), the agent, raven-cni.
+  const cfg = JSON.parse(readFileSync(join(sb.dir, "config.json"), "utf8"));
+  const [a1, a2, a3] = cfg.nodeCidr.split(".");
+  const nodeIp = `${a1}.${a2}.${a3}.240`;
+  const gateway = `${a1}.${a2}.${a3}.1`;
   await netns(NODE_NS);
+  await sh("ip", ["link", "add", `${PREFIX}u`, "type", "veth", "peer", "name", "eth0", "netns", NODE_NS]);
+  await sh("ip", ["link", "set", `${PREFIX}u`, "master", `${cfg.instanceId}-br`]);
+  await sh("ip", ["link", "set", `${PREFIX}u`, "up"]);
   for (const args of [
-    ["link", "add", "rvcbund", "type", "bridge"],
-    ["addr", "add", "10.123.0.1/24", "dev", "rvcbund"],
-    ["link", "set", "rvcbund", "up"],
+    ["addr", "add", `${nodeIp}/24`, "dev", "eth0"],
+    ["link", "set", "eth0", "up"],
     ["link", "set", "lo", "up"],
   ])
     await sh("ip", ["-n", NODE_NS, ...args]);
+  // The admin's kubeconfig, with the API server at the underlay's gateway.
+  const kubeconfig = join(work, "kubeconfig");
+  writeFileSync(
+    kubeconfig,
+    readFileSync(sb.kubeconfig, "utf8").replace(
+      /server: https:\/\/127\.0\.0\.1:/,
+      `server: https://${gateway}:`,
+    ),
+  );
   const socket = join(work, "agent.sock");
   agent = spawn(
     "nsenter",
@@ -83,11 +99,11 @@ try {
       RAVEN,
       "agent",
       "--kubeconfig",
-      sb.kubeconfig,
+      kubeconfig,
       "--node",
       NODE,
       "--node-ip",
-      "10.123.0.1",
+      nodeIp,
       "--socket",
       socket,
     ],
@@ -104,7 +120,10 @@ try {
   const base = { CNI_PATH: "/usr/lib/cni", CNI_IFNAME: "eth0" };
   // The agent answers STATUS once synced.
   for (let i = 0; (await cni(raven, { ...base, CNI_COMMAND: "STATUS" }, ravenConf)).code !== 0; i++) {
-    if (i > 600) throw new Error("raven-agent did not become ready");
+    if (i > 600)
+      throw new Error(
+        `raven-agent did not become ready:\n${readFileSync(join(work, "agent.log"), "utf8").slice(-3000)}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
   const version: number[] = [];
@@ -186,8 +205,8 @@ try {
       agentWork: round1(a.p50 - st.p50),
       waitForAnnotation: round1(stats(ravenAddAtCreate).p50 - a.p50),
     },
-    ratioAddP50: round1((a.p50 / r.p50) * 100) / 100,
-    ratioDelP50: round1((d.p50 / rd.p50) * 100) / 100,
+    ratioAddP50: Math.round((a.p50 / r.p50) * 100) / 100,
+    ratioDelP50: Math.round((d.p50 / rd.p50) * 100) / 100,
   });
 } finally {
   agent?.kill("SIGTERM");

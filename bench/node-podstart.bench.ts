@@ -125,8 +125,8 @@ const ratios = COUNTS.map((n) => {
   const raven = results.find((r) => r.pods === n && r.cni === CNI_NAME.embedded);
   return {
     pods: n,
-    readyP50: ref && raven ? round1((raven.readyMs.p50 / ref.readyMs.p50) * 100) / 100 : Number.NaN,
-    readyP99: ref && raven ? round1((raven.readyMs.p99 / ref.readyMs.p99) * 100) / 100 : Number.NaN,
+    readyP50: ref && raven ? Math.round((raven.readyMs.p50 / ref.readyMs.p50) * 100) / 100 : Number.NaN,
+    readyP99: ref && raven ? Math.round((raven.readyMs.p99 / ref.readyMs.p99) * 100) / 100 : Number.NaN,
   };
 });
 const report = {

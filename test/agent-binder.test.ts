@@ -211,3 +211,21 @@ test("GC removes the node ends of attachments the runtime no longer lists; the n
   assert.match(links, new RegExp(hostVethName("keep-c", "eth0")));
   assert.doesNotMatch(links, new RegExp(hostVethName("drop-c", "eth0")));
 });
+
+test("a repeated ADD (the runtime retrying) starts from a clean slate: one veth, the same result", async () => {
+  const { port } = await podWithPort("again");
+  const netns = await newPodNetns(5);
+  const first = await binder.handle(request("ADD", "again-c", netns, "again"), signal());
+  const second = await binder.handle(request("ADD", "again-c", netns, "again"), signal());
+  assert.ok("result" in first && "result" in second, JSON.stringify(second));
+  assert.deepEqual(second, first, "the host end's MAC is set, not learnt, so the result repeats");
+  const links = JSON.parse(await sh("ip", ["-n", podNs(5), "-j", "link", "show"]));
+  assert.deepEqual(links.map((l: { ifname: string }) => l.ifname).sort(), ["eth0", "lo"]);
+  const host = JSON.parse(
+    await sh("ip", ["-n", NODE_NS, "-j", "link", "show", "dev", hostVethName("again-c", "eth0")]),
+  )[0];
+  assert.equal(
+    host.address,
+    (first as { result: { interfaces: { mac: string }[] } }).result.interfaces[0].mac,
+  );
+});

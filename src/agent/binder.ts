@@ -7,7 +7,13 @@
 import { AnnotationError, parsePortAnnotation } from "../api/annotations.ts";
 import { CNI_ERRORS, type CniReply, type CniRequest, cniError } from "../api/cni.ts";
 import type { Ip } from "../dataplane/ip.ts";
-import { hostVethName, planDeletePodLink, planPodLink, portOfAlias } from "../dataplane/pod-link.ts";
+import {
+  hostVethMac,
+  hostVethName,
+  planDeletePodLink,
+  planPodLink,
+  portOfAlias,
+} from "../dataplane/pod-link.ts";
 import type { KubeObject } from "../kube/objects.ts";
 import type { Port, PortState, Subnet } from "../sdn/model.ts";
 
@@ -162,31 +168,34 @@ export class Binder {
     if (!subnet.gateway_ip) return error(CNI_ERRORS.invalidConfig, `subnet ${subnet.cidr} has no gateway`);
     const hostVeth = hostVethName(req.containerId, req.ifname);
     const ip = this.o.ip;
-    // A repeated ADD (the runtime retrying) starts from a clean slate.
-    if (await ip.link(hostVeth)) await ip.apply(planDeletePodLink(hostVeth));
     const addressCidr = `${fixed.ip_address}/${prefixOf(subnet.cidr)}`;
     const bridge = await this.o.ensureBridge(port.network_id, subnet);
-    await ip.apply([
-      ...planPodLink({
-        netns,
-        nodeNetns: ip.nodeNetns,
-        ifname: req.ifname,
-        hostVeth,
-        bridge,
-        portId: port.id,
-        mac: port.mac_address,
-        addressCidr,
-        gateway: subnet.gateway_ip,
-        mtu: this.o.mtu,
-      }),
-    ]);
+    const plan = planPodLink({
+      netns,
+      nodeNetns: ip.nodeNetns,
+      ifname: req.ifname,
+      hostVeth,
+      bridge,
+      portId: port.id,
+      mac: port.mac_address,
+      addressCidr,
+      gateway: subnet.gateway_ip,
+      mtu: this.o.mtu,
+    });
+    try {
+      await ip.apply(plan);
+    } catch (err) {
+      // A repeated ADD (the runtime retrying) finds the veth of the first: start from a clean slate.
+      if (!/File exists/.test(String(err))) throw err;
+      await ip.apply(planDeletePodLink(hostVeth)).catch(() => {});
+      await ip.apply(plan);
+    }
     this.o.onPortState?.(port.id, "ACTIVE");
-    const host = await ip.link(hostVeth);
     return {
       result: {
         cniVersion: version,
         interfaces: [
-          { name: hostVeth, mac: host?.address ?? "" },
+          { name: hostVeth, mac: hostVethMac(hostVeth) },
           { name: req.ifname, mac: port.mac_address, sandbox: req.netns },
         ],
         ips: [{ address: addressCidr, gateway: subnet.gateway_ip, interface: 1 }],

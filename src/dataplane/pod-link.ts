@@ -25,6 +25,15 @@ export const hostVethName = (containerId: string, ifname: string) =>
   `rv${hash(`${containerId}/${ifname}`, 11)}`;
 
 /**
+ * The node end's MAC, set at creation (so the CNI result needs no read-back): locally
+ * administered, unicast, from the node end's name.
+ */
+export const hostVethMac = (hostVeth: string) => {
+  const h = hash(`mac/${hostVeth}`, 10);
+  return `0a:${h.match(/../g)!.join(":")}`;
+};
+
+/**
  * The node end's alias names the port it binds, so the binding outlives the agent's memory:
  * a restarted agent knows which ports its node has bound, and DEL which one it unbinds.
  */
@@ -69,6 +78,8 @@ export function planPodLink(p: PodLinkPlan): IpCommand[] {
       "peer",
       "name",
       p.hostVeth,
+      "address",
+      hostVethMac(p.hostVeth),
       "netns",
       p.nodeNetns,
     ),
