@@ -207,10 +207,9 @@ export class Binder {
 
   /** Idempotent: whatever is left of the binding goes; nothing left is success too. */
   private async del(req: CniRequest): Promise<void> {
-    const hostVeth = hostVethName(req.containerId, req.ifname);
-    const link = await this.o.ip.link(hostVeth);
+    // One `ip` process: the node end as it was (its alias names the port), then gone.
+    const link = await this.o.ip.remove(hostVethName(req.containerId, req.ifname));
     if (!link) return;
-    await this.o.ip.apply(planDeletePodLink(hostVeth));
     const portId = portOfAlias(link.ifalias);
     if (portId) this.o.onPortState?.(portId, "DOWN");
   }

@@ -25,6 +25,8 @@ export interface Ip {
   links(netns?: string): Promise<LinkInfo[]>;
   /** `ip|bridge -j ARGS` in the node's netns, parsed. */
   show<T>(tool: "ip" | "bridge", args: string[]): Promise<T[]>;
+  /** Deletes a link of the node's netns in one `ip` process; answers it as it was, or undefined if there was none. */
+  remove(name: string): Promise<LinkInfo | undefined>;
 }
 
 /** `ip ARGS` (or `bridge ARGS`) in the netns file `netns`, else in `home` (a netns name), else here. */
@@ -71,6 +73,20 @@ export function ipTool(home?: string): Ip {
     },
     async links(netns) {
       return JSON.parse(await run(netns, home, ["-j", "link", "show"])) as LinkInfo[];
+    },
+    async remove(name) {
+      try {
+        const out = await run(
+          undefined,
+          home,
+          ["-j", "-d", "-batch", "-"],
+          `link show dev ${name}\nlink del ${name}\n`,
+        );
+        return (JSON.parse(out) as LinkInfo[])[0];
+      } catch (err) {
+        if (/does not exist|Cannot find device/.test(String(err))) return undefined;
+        throw err;
+      }
     },
     async show<T>(tool: "ip" | "bridge", args: string[]) {
       const out = (await run(undefined, home, ["-j", ...args], undefined, tool)).trim();
