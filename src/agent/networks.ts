@@ -3,7 +3,7 @@
 // to another node. Level-triggered: the wanted state comes from the backend's networks and ports
 // and the nodes' addresses, and is compared with what this agent last applied (read from the
 // node at start, and again after any failed apply), so one sync is one diff. Changes arriving
-// during a sync fold into the next (a work queue with one key).
+// during a sync fold into the next (sync-loop.ts).
 import type { Ip } from "../dataplane/ip.ts";
 import {
   emptyOverlayState,
@@ -18,9 +18,9 @@ import {
 } from "../dataplane/overlay.ts";
 import { bridgeName, type IpCommand } from "../dataplane/pod-link.ts";
 import type { Logger } from "../kube/log.ts";
-import { runWorkers, WorkQueue } from "../kube/workqueue.ts";
 import type { Network, Port, Subnet } from "../sdn/model.ts";
 import { KeyedLock } from "../util/keyed-lock.ts";
+import { SyncLoop } from "./sync-loop.ts";
 
 export interface NetworkSource {
   /** The pod networks, each with its subnet. */
@@ -47,7 +47,6 @@ const HOST_VETH = /^rv[0-9a-f]{11}$/;
 
 export class NodeNetworks {
   private readonly o: NodeNetworksOptions;
-  private readonly queue = new WorkQueue();
   /** One change of the node's networks at a time (the sync, a pod's ADD making its bridge). */
   private readonly lock = new KeyedLock();
   /** What this agent applied last; undefined: read it from the node. */
@@ -58,26 +57,25 @@ export class NodeNetworks {
    */
   private readonly early = new Set<string>();
 
+  private readonly loop: SyncLoop;
+
   constructor(o: NodeNetworksOptions) {
     this.o = o;
+    this.loop = new SyncLoop(() => this.sync(), o.log, "node networks not applied");
   }
 
   get mtu(): number {
     return this.o.mtu;
   }
 
+  /** Something changed: sync soon (once, however many changes come meanwhile). */
   changed(): void {
-    this.queue.add("networks");
+    this.loop.changed();
   }
 
-  async run(signal: AbortSignal): Promise<void> {
-    signal.addEventListener("abort", () => this.queue.shutDown(), { once: true });
-    this.changed();
-    await runWorkers(this.queue, 1, () => this.sync(), {
-      logger: this.o.log,
-      onError: (_key, err, requeues) =>
-        this.o.log.warn({ err: String(err), requeues }, "node networks not applied; will retry"),
-    });
+  /** Syncs once now, then on every change until `signal` aborts. */
+  run(signal: AbortSignal): Promise<void> {
+    return this.loop.run(signal);
   }
 
   /** The network's bridge, made now if the sync has not made it yet (a pod's ADD may come first). */

@@ -1,14 +1,14 @@
 // The node's service proxy: every load balancer of the backend (VIP, listeners, ready members)
 // and every floating IP on a VIP become frontends of one nftables table (dataplane/nft-services.ts),
 // replaced whole in one atomic transaction whenever the backend changes. Changes that arrive
-// while a sync runs are folded into the next one (a work queue with one key); a failed apply is
+// while a sync runs are folded into the next one (sync-loop.ts); a failed apply is
 // retried with backoff.
 
 import type { Nft } from "../dataplane/nft.ts";
 import { type Frontend, type L4, planServices } from "../dataplane/nft-services.ts";
 import type { Logger } from "../kube/log.ts";
-import { runWorkers, WorkQueue } from "../kube/workqueue.ts";
 import type { FloatingIp, LoadBalancerState } from "../sdn/model.ts";
+import { SyncLoop } from "./sync-loop.ts";
 
 /** What the service proxy reads of the backend. */
 export interface ServiceSource {
@@ -55,27 +55,23 @@ export function frontendsOf(lbs: LoadBalancerState[], fips: FloatingIp[]): Front
 
 export class ServiceProxy {
   private readonly o: ServiceProxyOptions;
-  private readonly queue = new WorkQueue();
   private lastScript = "";
+
+  private readonly loop: SyncLoop;
 
   constructor(o: ServiceProxyOptions) {
     this.o = o;
+    this.loop = new SyncLoop(() => this.sync(), o.log, "service rules not applied");
   }
 
-  /** The backend changed: sync soon (once, however many changes come meanwhile). */
+  /** Something changed: sync soon (once, however many changes come meanwhile). */
   changed(): void {
-    this.queue.add("services");
+    this.loop.changed();
   }
 
   /** Syncs once now, then on every change until `signal` aborts. */
-  async run(signal: AbortSignal): Promise<void> {
-    signal.addEventListener("abort", () => this.queue.shutDown(), { once: true });
-    this.changed();
-    await runWorkers(this.queue, 1, () => this.sync(), {
-      logger: this.o.log,
-      onError: (_key, err, requeues) =>
-        this.o.log.warn({ err: String(err), requeues }, "service rules not applied; will retry"),
-    });
+  run(signal: AbortSignal): Promise<void> {
+    return this.loop.run(signal);
   }
 
   async sync(): Promise<void> {
