@@ -213,7 +213,7 @@ test("GC removes the node ends of attachments the runtime no longer lists; the n
 });
 
 test("a repeated ADD (the runtime retrying) starts from a clean slate: one veth, the same result", async () => {
-  const { port } = await podWithPort("again");
+  await podWithPort("again");
   const netns = await newPodNetns(5);
   const first = await binder.handle(request("ADD", "again-c", netns, "again"), signal());
   const second = await binder.handle(request("ADD", "again-c", netns, "again"), signal());

@@ -227,12 +227,12 @@ async function lead(
   );
   const namespaces = new NamespaceReconciler(d);
   const pods = new PodReconciler(d, namespaces);
-  const services = new ServiceReconciler(d);
   const queues = {
     pod: new WorkQueue(),
     service: new WorkQueue(),
     namespace: new WorkQueue(),
   };
+  const services = new ServiceReconciler(d, (key) => queues.service.add(key));
   // An address freed up: pods waiting for one on that subnet, and a namespace whose network
   // waits for its last port, are due now rather than at their backoff.
   d.backend.onAddressReleased((subnetId) => {

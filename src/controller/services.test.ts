@@ -162,3 +162,36 @@ test("an external IP held by a Service that no longer wants it (gone, or listing
   await f.serviceReconciler.sync("default/third");
   assert.equal(JSON.parse(annotations(f, "third")["raven.io/floating-ip"]).floating_ip_address, "172.16.0.9");
 });
+
+test("an external IP listed by name wins over another Service's LoadBalancer pool pick; the holder picks again", async () => {
+  const f = await fixture();
+  f.service("lb", { clusterIP: "10.0.0.6", type: "LoadBalancer" });
+  await f.serviceReconciler.sync("default/lb");
+  assert.deepEqual(f.services.get("default/lb")!.status?.loadBalancer?.ingress, [
+    { ip: "172.16.0.2", ipMode: "VIP" },
+  ]);
+  // Someone then asks for exactly that address by name.
+  f.service("named", { clusterIP: "10.0.0.5", externalIPs: ["172.16.0.2"] });
+  f.take();
+  await f.serviceReconciler.sync("default/named");
+  const { backend, events } = f.take();
+  assert.deepEqual(events, []);
+  assert.ok(backend.includes("deleteFloatingIp 172.16.0.2"), backend.join(" | "));
+  assert.equal(JSON.parse(annotations(f, "named")["raven.io/floating-ip"]).floating_ip_address, "172.16.0.2");
+  assert.deepEqual(f.requeued, ["default/lb"], "the holder is queued to pick another address");
+  await f.serviceReconciler.sync("default/lb");
+  const ingress = f.services.get("default/lb")!.status?.loadBalancer?.ingress;
+  assert.equal(ingress?.length, 1);
+  assert.notEqual(ingress[0].ip, "172.16.0.2");
+  assert.equal(f.backend.findFloatingIps(f.services.get("default/lb")!.metadata.uid!).length, 1);
+});
+
+test("an external IP another live Service lists by name is not taken from it", async () => {
+  const f = await fixture();
+  f.service("first", { clusterIP: "10.0.0.5", externalIPs: ["172.16.0.9"] });
+  await f.serviceReconciler.sync("default/first");
+  f.service("second", { clusterIP: "10.0.0.6", externalIPs: ["172.16.0.9"] });
+  await assert.rejects(f.serviceReconciler.sync("default/second"));
+  assert.deepEqual(f.requeued, []);
+  assert.equal(JSON.parse(annotations(f, "first")["raven.io/floating-ip"]).floating_ip_address, "172.16.0.9");
+});

@@ -112,9 +112,12 @@ export class ServiceReconciler {
   private readonly reportedIgnored = new Map<string, string>();
   /** Our latest Service writes, so a sync on a cache that has not seen them yet is skipped. */
   private readonly writes = new OwnWrites();
+  /** Queues another Service's sync (one whose pool address this one took by name). */
+  private readonly requeue: (key: string) => void;
 
-  constructor(deps: ControllerDeps) {
+  constructor(deps: ControllerDeps, requeue: (key: string) => void = () => {}) {
     this.d = deps;
+    this.requeue = requeue;
   }
 
   forget(key: string, uid: string): void {
@@ -254,7 +257,7 @@ export class ServiceReconciler {
       } catch (err) {
         // A holder that no longer wants the address (gone from the cache, or listing another
         // one) would release it on its own sync, or the orphan sweep would; this Service need
-        // not wait for either.
+        // not wait for either. A pool pick yields to a request by name.
         if (
           !(err instanceof SdnError && err.reason === "IpInUse") ||
           !(await this.releaseStale(chosen, external))
@@ -275,26 +278,31 @@ export class ServiceReconciler {
   }
 
   /**
-   * Deletes the external-ip floating IP at `address` if its Service no longer wants it (gone
-   * from the cache, being deleted, or listing another first external IP); true if it did.
+   * Frees the floating IP at `address` for a Service that lists it by name, when its holder
+   * does not: the holder is gone from the cache or being deleted, lists another first external
+   * IP, or holds it only as a type LoadBalancer pool pick (an explicit request wins over a pick;
+   * the holder is queued to pick another). True if it freed it.
    */
   private async releaseStale(address: string, external: Ipv4Cidr): Promise<boolean> {
     const held = this.d.backend.inventory().floatingIps.find((f) => f.object.floating_ip_address === address);
-    if (!held || held.owner.kind !== "Service" || held.object.id === undefined) return false;
-    const holder = this.d.informers.services.get(`${held.owner.namespace}/${held.owner.name}`);
+    if (held?.owner.kind !== "Service" || held.object.id === undefined) return false;
+    const holderKey = `${held.owner.namespace}/${held.owner.name}`;
+    const holder = this.d.informers.services.get(holderKey);
     const live = holder?.metadata.uid === held.owner.uid && !holder.metadata.deletionTimestamp;
     const role = this.d.backend.findFloatingIps(held.owner.uid).find((f) => f.id === held.object.id)?.role;
-    if (
-      live &&
-      (role !== "external-ip" ||
-        chooseExternalIp(holder.spec?.externalIPs ?? [], external).chosen === address)
-    )
-      return false;
+    const wanted =
+      role === "external-ip"
+        ? chooseExternalIp(holder?.spec?.externalIPs ?? [], external).chosen === address
+        : role !== "load-balancer";
+    if (live && wanted) return false;
     this.d.log.info(
-      { address, holder: `${held.owner.namespace}/${held.owner.name}` },
-      "releasing a floating IP its Service no longer wants",
+      { address, holder: holderKey, role },
+      live
+        ? "taking a pool address back for the Service that lists it"
+        : "releasing a floating IP its Service no longer wants",
     );
     await this.d.backend.deleteFloatingIp(held.object.id);
+    if (live) this.requeue(holderKey);
     return true;
   }
 

@@ -150,6 +150,8 @@ export class ControllerFixture {
   readonly namespaceReconciler: NamespaceReconciler;
   readonly podReconciler: PodReconciler;
   readonly serviceReconciler: ServiceReconciler;
+  /** Service keys the reconciler queued for another sync. */
+  readonly requeued: string[] = [];
   private uid = 0;
 
   constructor(opts: FixtureOptions = {}) {
@@ -171,7 +173,7 @@ export class ControllerFixture {
     };
     this.namespaceReconciler = new NamespaceReconciler(this.deps);
     this.podReconciler = new PodReconciler(this.deps, this.namespaceReconciler);
-    this.serviceReconciler = new ServiceReconciler(this.deps);
+    this.serviceReconciler = new ServiceReconciler(this.deps, (key) => this.requeued.push(key));
   }
 
   /** The cluster networks, as the leader ensures them first. */
