@@ -182,8 +182,9 @@ export class Churn {
   }
 
   /**
-   * Each namespace has its own block of external IPs (4 per slot, 172.16.0.100-223), far above
-   * the addresses the pool hands type LoadBalancer Services (.2, .3, ...) and the burst's (.230+).
+   * Each namespace has its own block of external IPs (4 per slot, SLOTS slots: 24 per namespace,
+   * 172.16.0.80-223), so two live Services never list the same one; below the burst's (.230+).
+   * The pool hands type LoadBalancer Services .2, .3, ... and may reach these: a name wins.
    */
   private externalIp(ns: string, slot: number, k: number): string {
     const stable = this.o.namespaces.indexOf(ns);
@@ -191,7 +192,7 @@ export class Churn {
       stable >= 0
         ? stable
         : this.o.namespaces.length + ((this.ephemeral.find((e) => e.name === ns)?.index ?? 0) % 3);
-    return `172.16.0.${100 + index * 20 + slot * 4 + k}`;
+    return `172.16.0.${80 + index * SLOTS * 4 + slot * 4 + k}`;
   }
 
   private externalIps(ns: string, slot: number): string[] {
