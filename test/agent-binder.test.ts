@@ -2,7 +2,7 @@
 // and veth ends live) and "pod" netns, both made by this test with its own prefix and deleted
 // after it; the backend and the pod cache are in-memory. Packets only go between the two.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import { Binder, type PortSource } from "../src/agent/binder.ts";
@@ -228,4 +228,31 @@ test("a repeated ADD (the runtime retrying) starts from a clean slate: one veth,
     host.address,
     (first as { result: { interfaces: { mac: string }[] } }).result.interfaces[0].mac,
   );
+});
+
+test("a netns file outside /run/netns (a process's /proc/PID/ns/net) is entered too", async () => {
+  const { port } = await podWithPort("procns");
+  await newPodNetns(6);
+  // A process living in the pod netns; its /proc entry is the netns file the runtime passes.
+  const holder = spawn("ip", ["netns", "exec", podNs(6), "sleep", "60"], { stdio: "ignore" });
+  try {
+    const netns = `/proc/${holder.pid}/ns/net`;
+    for (let i = 0; ; i++) {
+      // Until `ip netns exec` has entered the netns (the link names the same netns inode).
+      const [a, b] = await Promise.all([
+        sh("stat", ["-L", "-c", "%i", netns]).catch(() => ""),
+        sh("stat", ["-L", "-c", "%i", `/run/netns/${podNs(6)}`]),
+      ]);
+      if (a && a === b) break;
+      assert.ok(i < 200, "the holder did not enter the netns");
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const reply = await binder.handle(request("ADD", "proc-c", netns, "procns"), signal());
+    assert.ok("result" in reply, JSON.stringify(reply));
+    const addr = JSON.parse(await sh("ip", ["-n", podNs(6), "-j", "addr", "show", "dev", "eth0"]))[0];
+    assert.equal(addr.address, port.mac_address);
+    assert.deepEqual(await binder.handle(request("DEL", "proc-c", netns, "procns"), signal()), {});
+  } finally {
+    holder.kill("SIGKILL");
+  }
 });

@@ -34,7 +34,6 @@ export async function serveCni(socket: string, handle: CniHandler, log: Logger):
     });
     conn.on("error", () => {});
     conn.on("end", async () => {
-      let reply: CniReply;
       const parsed = (() => {
         try {
           return RequestSchema.safeParse(JSON.parse(text));
@@ -42,25 +41,30 @@ export async function serveCni(socket: string, handle: CniHandler, log: Logger):
           return undefined;
         }
       })();
-      if (!parsed?.success)
-        reply = { error: cniError("1.1.0", CNI_ERRORS.decodeFailure, "raven-agent cannot read the request") };
-      else {
-        const req = parsed.data;
-        const seconds = typeof req.config.timeoutSeconds === "number" ? req.config.timeoutSeconds : 90;
-        const started = Date.now();
-        reply = await handle(req, AbortSignal.timeout(Math.max(1000, seconds * 1000 - MARGIN_MS)));
-        log.info(
-          {
-            command: req.command,
-            pod: `${req.args.K8S_POD_NAMESPACE ?? ""}/${req.args.K8S_POD_NAME ?? ""}`,
-            container: req.containerId.slice(0, 12),
-            ms: Date.now() - started,
-            ...("error" in reply ? { error: reply.error.msg, details: reply.error.details } : {}),
-          },
-          "CNI",
+      if (!parsed?.success) {
+        conn.end(
+          JSON.stringify({
+            error: cniError("1.1.0", CNI_ERRORS.decodeFailure, "raven-agent cannot read the request"),
+          }),
         );
+        return;
       }
+      const req = parsed.data;
+      const seconds = typeof req.config.timeoutSeconds === "number" ? req.config.timeoutSeconds : 90;
+      const started = Date.now();
+      const reply = await handle(req, AbortSignal.timeout(Math.max(1000, seconds * 1000 - MARGIN_MS)));
+      // The runtime waits for the answer, not for the log line.
       conn.end(JSON.stringify(reply));
+      log.info(
+        {
+          command: req.command,
+          pod: `${req.args.K8S_POD_NAMESPACE ?? ""}/${req.args.K8S_POD_NAME ?? ""}`,
+          container: req.containerId.slice(0, 12),
+          ms: Date.now() - started,
+          ...("error" in reply ? { error: reply.error.msg, details: reply.error.details } : {}),
+        },
+        "CNI",
+      );
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -1,7 +1,7 @@
 // Applying `ip` plans and reading links back: one `ip -batch -` process per netns group (a few
 // ms each), JSON reads with `ip -j`. A pod's netns is a file wherever the runtime put it (the
-// CNI_NETNS path), so commands for it run through `nsenter --net=`. The only place the
-// dataplane runs `ip`.
+// CNI_NETNS path): one of `ip netns`' is entered with `ip -n`, any other through
+// `nsenter --net=`. The only place the dataplane runs `ip`.
 import { execFile } from "node:child_process";
 import { batches, type IpCommand } from "./pod-link.ts";
 
@@ -29,6 +29,14 @@ export interface Ip {
   remove(name: string): Promise<LinkInfo | undefined>;
 }
 
+/**
+ * The name `ip -n` knows a netns file by, when it is one of `ip netns`' (containerd puts pod
+ * netns there): one process instead of `nsenter` + `ip`.
+ */
+export function namedNetns(path: string): string | undefined {
+  return /^\/(?:var\/)?run\/netns\/([^/]+)$/.exec(path)?.[1];
+}
+
 /** `ip ARGS` (or `bridge ARGS`) in the netns file `netns`, else in `home` (a netns name), else here. */
 function run(
   netns: string | undefined,
@@ -37,10 +45,11 @@ function run(
   input?: string,
   tool: "ip" | "bridge" = "ip",
 ): Promise<string> {
-  const [cmd, argv] = netns
-    ? ["nsenter", [`--net=${netns}`, tool, ...args]]
-    : home
-      ? ["nsenter", [`--net=/run/netns/${home}`, tool, ...args]]
+  const name = netns ? namedNetns(netns) : home;
+  const [cmd, argv] = name
+    ? [tool, ["-n", name, ...args]]
+    : netns
+      ? ["nsenter", [`--net=${netns}`, tool, ...args]]
       : [tool, args];
   return new Promise((resolve, reject) => {
     const child = execFile(cmd, argv, { timeout: 30_000 }, (err, stdout, stderr) => {
