@@ -109,7 +109,7 @@ try {
     ],
     { stdio: ["ignore", "ignore", openSync(join(work, "agent.log"), "a")] },
   );
-  const bundle = join(work, "raven-cni.mjs");
+  const bundle = join(work, "raven-cni.cjs");
   await buildCniBundle(bundle);
   const raven = installCniPlugin(join(work, "bin"), bundle);
   const ravenConf = {

@@ -14,7 +14,7 @@ let plugin: string;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "raven-cni-bundle-"));
-  const bundle = join(dir, "lib", "raven-cni.mjs");
+  const bundle = join(dir, "lib", "raven-cni.cjs");
   inputs = await buildCniBundle(bundle);
   plugin = installCniPlugin(join(dir, "bin"), bundle);
 });

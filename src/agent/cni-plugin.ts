@@ -1,7 +1,7 @@
 // What raven-agent installs on its node for the container runtime: the raven-cni plugin (one
 // bundled file of src/cni and src/api/cni.ts, run by a tiny wrapper with the agent's own Node)
-// and the network configuration that names it. Bundled, the plugin starts in ~50 ms: no module
-// graph to resolve, no TypeScript to strip.
+// and the network configuration that names it. Bundled, the plugin starts in about the time Node
+// itself takes (~30 ms here): no module graph to resolve, no TypeScript to strip.
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,7 +11,7 @@ const ENTRY = fileURLToPath(new URL("../cni/main.ts", import.meta.url));
 /** The plugin's file name in the CNI bin dir: what a network config's `type` names. */
 export const CNI_PLUGIN_NAME = "raven-cni";
 
-/** Bundles raven-cni into `outFile` (ESM for Node); answers the source files it holds. */
+/** Bundles raven-cni into `outFile` (CommonJS for Node: it starts sooner than ESM); answers the source files it holds. */
 export async function buildCniBundle(outFile: string): Promise<string[]> {
   const { build } = await import("esbuild");
   mkdirSync(dirname(outFile), { recursive: true });
@@ -20,7 +20,7 @@ export async function buildCniBundle(outFile: string): Promise<string[]> {
     outfile: outFile,
     bundle: true,
     platform: "node",
-    format: "esm",
+    format: "cjs",
     target: "node24",
     metafile: true,
     logLevel: "silent",

@@ -23,7 +23,7 @@ test("the plugin, its own Node and the conflist land in the host's dirs; the plu
   const wrapper = readFileSync(join(host, "opt/cni/bin/raven-cni"), "utf8");
   assert.match(
     wrapper,
-    /exec '\/opt\/cni\/bin\/raven-cni\.d\/node' '\/opt\/cni\/bin\/raven-cni\.d\/raven-cni\.mjs'/,
+    /exec '\/opt\/cni\/bin\/raven-cni\.d\/node' '\/opt\/cni\/bin\/raven-cni\.d\/raven-cni\.cjs'/,
   );
   const conflist = JSON.parse(readFileSync(join(host, "etc/cni/net.d", CONFLIST_NAME), "utf8"));
   assert.equal(conflist.plugins[0].type, "raven-cni");
@@ -32,7 +32,7 @@ test("the plugin, its own Node and the conflist land in the host's dirs; the plu
   const out = await new Promise<string>((resolve, reject) => {
     const child = execFile(
       join(host, "opt/cni/bin/raven-cni.d/node"),
-      [join(host, "opt/cni/bin/raven-cni.d/raven-cni.mjs")],
+      [join(host, "opt/cni/bin/raven-cni.d/raven-cni.cjs")],
       { env: { CNI_COMMAND: "VERSION" }, timeout: 30_000 },
       (err, stdout) => (err ? reject(err) : resolve(String(stdout))),
     );

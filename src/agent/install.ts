@@ -43,7 +43,7 @@ export async function installCni(o: CniInstallOptions): Promise<{ plugin: string
   mkdirSync(onHost(supportDir), { recursive: true });
   const node = join(supportDir, "node");
   copyIfChanged(o.node ?? process.execPath, onHost(node));
-  const bundle = join(supportDir, `${CNI_PLUGIN_NAME}.mjs`);
+  const bundle = join(supportDir, `${CNI_PLUGIN_NAME}.cjs`);
   if (o.bundle) copyIfChanged(o.bundle, onHost(bundle));
   else {
     await buildCniBundle(onHost(`${bundle}.new`));

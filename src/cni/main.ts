@@ -11,5 +11,7 @@ function readStdin(): string {
   }
 }
 
-const out = await runCni(process.env, readStdin());
-process.stdout.write(out.stdout, () => process.exit(out.exitCode));
+// No top-level await: the bundle is CommonJS, which Node starts ~2 ms sooner than an ES module.
+void runCni(process.env, readStdin()).then((out) =>
+  process.stdout.write(out.stdout, () => process.exit(out.exitCode)),
+);

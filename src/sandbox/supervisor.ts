@@ -213,7 +213,7 @@ export async function up(opts: UpOptions): Promise<void> {
         cfg.backend === "none"
           ? undefined
           : import("../agent/cni-plugin.ts").then(async ({ buildCniBundle }) => {
-              const bundle = join(cfg.dir, "cni", "raven-cni.mjs");
+              const bundle = join(cfg.dir, "cni", "raven-cni.cjs");
               await buildCniBundle(bundle);
               return bundle;
             });
