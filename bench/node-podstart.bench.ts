@@ -3,9 +3,11 @@
 // first watch event showing phase Running, and to the first showing the Ready condition. Run
 // twice in one go: with the reference CNI plugins (bridge + host-local, no Raven) and with Raven
 // (raven-controller gives each pod a port, raven-cni and raven-agent bind it), so the ratio
-// compares like with like on a noisy machine. The pods are deleted (and gone) between rounds.
-// Prints JSON and a markdown table.
-// Usage: node bench/node-podstart.bench.ts [--counts=1,10,50] [--backends=none,embedded] [--out=FILE]
+// compares like with like on a noisy machine: both sandboxes run side by side and their rounds
+// alternate (each count `--repeat` times, the order flipped every time), so a busy spell of the
+// machine falls on both. The pods are deleted (and gone) between rounds; the percentiles are over
+// every pod of every repeat. Prints JSON and a markdown table.
+// Usage: node bench/node-podstart.bench.ts [--counts=1,10,50] [--repeat=5] [--backends=none,embedded] [--out=FILE]
 import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
@@ -18,11 +20,13 @@ import { markdownTable, percentile } from "./stats.ts";
 const { values } = parseArgs({
   options: {
     counts: { type: "string", default: "1,10,50" },
+    repeat: { type: "string", default: "5" },
     backends: { type: "string", default: "none,embedded" },
     out: { type: "string" },
   },
 });
 const COUNTS = values.counts!.split(",").map(Number);
+const REPEAT = Number(values.repeat);
 const NS = "default";
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
@@ -88,8 +92,17 @@ async function round(client: KubeClient, n: number, tag: string) {
     if (!left.items.length) break;
     await new Promise((res) => setTimeout(res, 250));
   }
+  return { running: r, ready: d, notDone: n - Math.min(running.size, ready.size), wallSeconds };
+}
+
+/** The rounds of one CNI and count, pooled. */
+function summary(n: number, rounds: Awaited<ReturnType<typeof round>>[]) {
+  const r = rounds.flatMap((x) => x.running).sort((a, b) => a - b);
+  const d = rounds.flatMap((x) => x.ready).sort((a, b) => a - b);
+  const walls = rounds.map((x) => x.wallSeconds).sort((a, b) => a - b);
   return {
     pods: n,
+    rounds: rounds.length,
     runningMs: {
       p50: round1(percentile(r, 0.5)),
       p99: round1(percentile(r, 0.99)),
@@ -100,25 +113,35 @@ async function round(client: KubeClient, n: number, tag: string) {
       p99: round1(percentile(d, 0.99)),
       max: round1(d.at(-1) ?? Number.NaN),
     },
-    notDone: n - Math.min(running.size, ready.size),
-    wallSeconds: round1(wallSeconds),
+    notDone: rounds.reduce((sum, x) => sum + x.notDone, 0),
+    /** All Ready, median over the rounds. */
+    wallSeconds: round1(percentile(walls, 0.5)),
   };
 }
 
 const BACKENDS = values.backends!.split(",") as ("none" | "embedded")[];
 const CNI_NAME = { none: "bridge + host-local", embedded: "raven-cni" };
-const results: (Awaited<ReturnType<typeof round>> & { cni: string })[] = [];
-for (const backend of BACKENDS) {
-  const sb = await startSandbox({ nodes: 1, backend });
-  try {
+const sandboxes: { backend: "none" | "embedded"; sb: Awaited<ReturnType<typeof startSandbox>> }[] = [];
+const samples = new Map<string, Awaited<ReturnType<typeof round>>[]>();
+try {
+  for (const backend of BACKENDS) {
+    const sb = await startSandbox({ nodes: 1, backend });
+    sandboxes.push({ backend, sb });
     // The node is up once it is Ready; a first pod warms the image snapshots.
     await round(sb.client, 1, "warmup");
-    for (const n of COUNTS)
-      results.push({ cni: CNI_NAME[backend], ...(await round(sb.client, n, String(n))) });
-  } finally {
-    await sb.stop();
   }
+  for (let rep = 0; rep < REPEAT; rep++)
+    for (const n of COUNTS)
+      for (const { backend, sb } of rep % 2 ? [...sandboxes].reverse() : sandboxes) {
+        const key = `${backend}/${n}`;
+        samples.set(key, [...(samples.get(key) ?? []), await round(sb.client, n, `${n}-${rep}`)]);
+      }
+} finally {
+  for (const { sb } of sandboxes) await sb.stop();
 }
+const results = BACKENDS.flatMap((backend) =>
+  COUNTS.map((n) => ({ cni: CNI_NAME[backend], ...summary(n, samples.get(`${backend}/${n}`) ?? []) })),
+);
 
 const ratios = COUNTS.map((n) => {
   const ref = results.find((r) => r.pods === n && r.cni === CNI_NAME.none);
@@ -145,16 +168,18 @@ console.log(
     [
       "CNI",
       "pods at once",
+      "rounds",
       "Running p50 (ms)",
       "Running p99 (ms)",
       "Ready p50 (ms)",
       "Ready p99 (ms)",
-      "all Ready (s)",
+      "all Ready, median round (s)",
       "not done",
     ],
     results.map((r) => [
       r.cni,
       r.pods,
+      r.rounds,
       r.runningMs.p50,
       r.runningMs.p99,
       r.readyMs.p50,

@@ -62,6 +62,12 @@ export interface BinderOptions {
   whenReady: (signal: AbortSignal) => Promise<boolean>;
 }
 
+/** Where an ADD's time went: waiting for the pod's port (annotation and backend cache), then the bridge and veth. */
+export interface CallTiming {
+  waitMs?: number;
+  netlinkMs?: number;
+}
+
 const prefixOf = (cidr: string) => cidr.split("/")[1];
 
 /** The node ends of pod veths this agent makes (hostVethName). */
@@ -74,7 +80,8 @@ export class Binder {
     this.o = o;
   }
 
-  async handle(req: CniRequest, signal: AbortSignal): Promise<CniReply> {
+  /** `timing` gets where an ADD's time went (for the agent's log line): waiting, then netlink. */
+  async handle(req: CniRequest, signal: AbortSignal, timing: CallTiming = {}): Promise<CniReply> {
     const version = typeof req.config.cniVersion === "string" ? req.config.cniVersion : "1.0.0";
     const error = (code: number, msg: string, details?: string): CniReply => ({
       error: cniError(version, code, msg, details),
@@ -89,7 +96,7 @@ export class Binder {
           // A pod that starts with the agent waits for its caches (within the call's deadline).
           if (!(await this.o.whenReady(signal)))
             return error(CNI_ERRORS.tryAgainLater, "raven-agent has not synced its caches yet");
-          return await this.add(req, version, signal, error);
+          return await this.add(req, version, signal, error, timing);
         case "DEL":
           await this.del(req);
           return {};
@@ -113,7 +120,9 @@ export class Binder {
     version: string,
     signal: AbortSignal,
     error: (code: number, msg: string, details?: string) => CniReply,
+    timing: CallTiming,
   ): Promise<CniReply> {
+    const started = performance.now();
     const { K8S_POD_NAMESPACE: namespace, K8S_POD_NAME: name, K8S_POD_UID: uid } = req.args;
     if (!namespace || !name)
       return error(
@@ -166,6 +175,7 @@ export class Binder {
     const fixed = port.fixed_ips[0];
     const subnet = await this.o.ports.waitFor(() => this.o.ports.findSubnet(fixed.subnet_id), signal);
     if (!subnet.gateway_ip) return error(CNI_ERRORS.invalidConfig, `subnet ${subnet.cidr} has no gateway`);
+    timing.waitMs = Math.round(performance.now() - started);
     const hostVeth = hostVethName(req.containerId, req.ifname);
     const ip = this.o.ip;
     const addressCidr = `${fixed.ip_address}/${prefixOf(subnet.cidr)}`;
@@ -190,6 +200,7 @@ export class Binder {
       await ip.apply(planDeletePodLink(hostVeth)).catch(() => {});
       await ip.apply(plan);
     }
+    timing.netlinkMs = Math.round(performance.now() - started) - timing.waitMs;
     this.o.onPortState?.(port.id, "ACTIVE");
     return {
       result: {

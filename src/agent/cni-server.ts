@@ -20,7 +20,12 @@ const RequestSchema = z.object({
 /** A little less than the plugin's own deadline, so the plugin hears an answer rather than its timeout. */
 const MARGIN_MS = 2_000;
 
-export type CniHandler = (req: CniRequest, signal: AbortSignal) => Promise<CniReply>;
+/** Answers one request; may note in `timing` where its time went (it is logged with the call). */
+export type CniHandler = (
+  req: CniRequest,
+  signal: AbortSignal,
+  timing: Record<string, number>,
+) => Promise<CniReply>;
 
 export async function serveCni(socket: string, handle: CniHandler, log: Logger): Promise<Server> {
   mkdirSync(dirname(socket), { recursive: true, mode: 0o700 });
@@ -52,7 +57,12 @@ export async function serveCni(socket: string, handle: CniHandler, log: Logger):
       const req = parsed.data;
       const seconds = typeof req.config.timeoutSeconds === "number" ? req.config.timeoutSeconds : 90;
       const started = Date.now();
-      const reply = await handle(req, AbortSignal.timeout(Math.max(1000, seconds * 1000 - MARGIN_MS)));
+      const timing: Record<string, number> = {};
+      const reply = await handle(
+        req,
+        AbortSignal.timeout(Math.max(1000, seconds * 1000 - MARGIN_MS)),
+        timing,
+      );
       // The runtime waits for the answer, not for the log line.
       conn.end(JSON.stringify(reply));
       log.info(
@@ -61,6 +71,7 @@ export async function serveCni(socket: string, handle: CniHandler, log: Logger):
           pod: `${req.args.K8S_POD_NAMESPACE ?? ""}/${req.args.K8S_POD_NAME ?? ""}`,
           container: req.containerId.slice(0, 12),
           ms: Date.now() - started,
+          ...timing,
           ...("error" in reply ? { error: reply.error.msg, details: reply.error.details } : {}),
         },
         "CNI",

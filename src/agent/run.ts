@@ -148,7 +148,7 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
     log,
   });
   backend.onChange(() => services.changed());
-  const server = await serveCni(opts.socket, (req, s) => binder.handle(req, s), log);
+  const server = await serveCni(opts.socket, (req, s, timing) => binder.handle(req, s, timing), log);
   log.info({ socket: opts.socket, node: nodeName }, "serving CNI");
   try {
     factory.start(signal);
