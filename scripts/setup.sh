@@ -7,10 +7,14 @@ cd "$(dirname "$0")/.."
 
 # etcd for the API server; containerd, runc, the CNI reference plugins, nftables, iproute2 and
 # util-linux (nsenter) for real nodes; busybox-static, nginx-light, gcc and libc6-dev to build the
-# sandbox's images (src/sandbox/images); socat and curl for port-forward and probes by hand.
+# sandbox's images (src/sandbox/images); socat and curl for port-forward and probes by hand;
+# for the neutron backend, OpenStack Neutron and Octavia with the PostgreSQL and RabbitMQ they
+# use, and the openstack CLI (src/sandbox/openstack runs them on 127.0.0.1).
 packages=(etcd-server etcd-client openssl ca-certificates iproute2
   containerd runc busybox-static nginx-light containernetworking-plugins nftables util-linux
-  gcc libc6-dev socat curl)
+  gcc libc6-dev socat curl
+  neutron-server octavia-api octavia-worker rabbitmq-server postgresql
+  python3-openstackclient python3-octaviaclient)
 # One dpkg-query for all packages (not one per package): keeps a no-op run fast.
 missing=()
 installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${packages[@]}" 2>/dev/null || true)
@@ -20,6 +24,15 @@ done
 if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # The packages' postinst would start their services system-wide with stock configs (Neutron
+  # and Octavia on 0.0.0.0, PostgreSQL, RabbitMQ): forbid it, unless the machine has a policy.
+  own_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
+  trap '[ -z "$own_policy" ] || rm -f /usr/sbin/policy-rc.d' EXIT
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

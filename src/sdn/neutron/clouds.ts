@@ -1,8 +1,9 @@
 // Where Raven finds its OpenStack cloud, as every OpenStack tool does (openstacksdk's rules):
 // `clouds.yaml` (with `secure.yaml` beside it for secrets) from OS_CLIENT_CONFIG_FILE, else the
 // first of ./clouds.yaml, ~/.config/openstack/clouds.yaml and /etc/openstack/clouds.yaml; the
-// cloud named by --os-cloud or OS_CLOUD; without one, the OS_* variables alone. Pure: the
-// caller passes the environment and a file reader.
+// cloud named by --os-cloud or OS_CLOUD; without one, the OS_* variables alone. loadCloud is
+// pure (the caller passes the environment and a file reader); processSources() is this process's.
+import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -76,6 +77,22 @@ export interface CloudSources {
   readFile: (path: string) => string | undefined;
   cwd: string;
   home?: string;
+}
+
+/** This process's environment, working directory and files. */
+export function processSources(env: Record<string, string | undefined> = process.env): CloudSources {
+  return {
+    env,
+    cwd: process.cwd(),
+    readFile: (path) => {
+      try {
+        return readFileSync(path, "utf8");
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+        throw new CloudConfigError(`${path}: ${(err as Error).message}`);
+      }
+    },
+  };
 }
 
 /** The clouds.yaml files looked at, in order. */
