@@ -1,0 +1,342 @@
+// The neutron backend: pod networks, subnets and ports as real Neutron objects. Reads come from
+// NeutronState (a listing at start and every resync, plus this process's own writes); every
+// write goes to Neutron, whose answers are the truth: an address is claimed by Neutron's own
+// IPAM (409 IpAddressAlreadyAllocated for a taken one), a network's ports keep it from being
+// deleted (409 NetworkInUse). Objects carry their owner in the description from the create on
+// (ownership.ts), so a restart adopts exactly this cluster's objects and nobody else's.
+// Load balancers and floating IPs (Octavia) follow in the next part; until then this class is
+// not offered as `--backend neutron`.
+import { type Logger, stderrLogger } from "../../kube/log.ts";
+import { KeyedLock } from "../../util/keyed-lock.ts";
+import {
+  type NetworkRequest,
+  type NetworkWithSubnet,
+  type PortRequest,
+  type SdnBackend,
+  SdnError,
+} from "../backend.ts";
+import { defaultLayout, firstFreeSubnet, parseCidr } from "../ipam.ts";
+import type { Inventory, Network, NetworkPurpose, Owner, Port, Subnet } from "../model.ts";
+import { OpenStackError, OpenStackUnavailable } from "./http.ts";
+import type { NeutronApi, NeutronNetwork, NeutronPort } from "./neutron-api.ts";
+import { clusterTag, describe } from "./ownership.ts";
+import { NeutronState } from "./state.ts";
+
+/** device_owner of every port Raven makes (as Kuryr's compute:kuryr): pod ports and pooled ones. */
+export const RAVEN_DEVICE_OWNER = "compute:raven";
+
+export interface NeutronBackendOptions {
+  neutron: NeutronApi;
+  /** Names this cluster in descriptions and tags; only objects with it are ever touched. */
+  clusterId: string;
+  /** The project objects are created in (needed without Keystone, where there is no token scope). */
+  projectId?: string;
+  /** Where namespace subnets are carved from (Neutron allows overlaps; only ours count). Default 192.168.0.0/16. */
+  podCidr?: string;
+  /** Prefix length of carved subnets. Default 24. */
+  namespaceSubnetPrefix?: number;
+  /** Never carved (the default namespace's, requested explicitly). */
+  reservedCidrs?: string[];
+  /** How often the whole state is listed again (others' changes, deletions behind our back). Default 30 s. */
+  resyncMs?: number;
+  logger?: Logger;
+}
+
+type NetworkAndPortParts = Pick<
+  SdnBackend,
+  | "start"
+  | "ensureNetwork"
+  | "findNetwork"
+  | "findSubnet"
+  | "deleteNetwork"
+  | "createPort"
+  | "findPorts"
+  | "portsOnNetwork"
+  | "deletePort"
+  | "onAddressReleased"
+  | "onPortStatusChanged"
+  | "onChange"
+  | "stop"
+>;
+
+export class NeutronBackend implements NetworkAndPortParts {
+  readonly name = "neutron";
+  private readonly o: Required<Omit<NeutronBackendOptions, "projectId">> & { projectId?: string };
+  private readonly state: NeutronState;
+  private readonly lock = new KeyedLock();
+  private readonly released = new Set<(subnetId: string) => void>();
+  private readonly statusChanged = new Set<(owner: Owner) => void>();
+  private readonly changed = new Set<() => void>();
+  private timer: NodeJS.Timeout | undefined;
+  private resyncing: Promise<void> | undefined;
+
+  constructor(opts: NeutronBackendOptions) {
+    this.o = {
+      podCidr: "192.168.0.0/16",
+      namespaceSubnetPrefix: 24,
+      reservedCidrs: [],
+      resyncMs: 30_000,
+      logger: stderrLogger,
+      ...opts,
+    };
+    this.state = new NeutronState(opts.clusterId);
+  }
+
+  async start(signal: AbortSignal): Promise<boolean> {
+    for (let delay = 500; !signal.aborted; delay = Math.min(delay * 2, 10_000)) {
+      try {
+        await this.resync();
+        break;
+      } catch (err) {
+        this.o.logger.warn({ err: String(err) }, "cannot list Raven's objects in Neutron yet; retrying");
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+    if (signal.aborted) return false;
+    this.timer = setInterval(() => {
+      this.resync().catch((err) => this.o.logger.warn({ err: String(err) }, "Neutron resync failed"));
+    }, this.o.resyncMs);
+    this.timer.unref();
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.resyncing?.catch(() => {});
+  }
+
+  /** Lists this cluster's objects again and tells the listeners what changed behind our back. */
+  resync(): Promise<void> {
+    this.resyncing ??= this.listAll().finally(() => {
+      this.resyncing = undefined;
+    });
+    return this.resyncing;
+  }
+
+  private async listAll(): Promise<void> {
+    const n = this.o.neutron;
+    const project = this.o.projectId ? { project_id: this.o.projectId } : {};
+    // Ports by device_owner on the server (they are many); networks and subnets are few.
+    const [networks, subnets, ports] = await Promise.all([
+      n.listNetworks(project),
+      n.listSubnets(project),
+      n.listPorts({ ...project, device_owner: RAVEN_DEVICE_OWNER }),
+    ]);
+    const report = this.state.replace({ networks, subnets, ports });
+    // A tag lost to a crash between a create and its tag comes back.
+    for (const owned of this.state.allPorts())
+      if (!owned.port.tags?.includes(clusterTag(this.o.clusterId)))
+        await this.tag("ports", owned.port.id).catch(() => {});
+    for (const subnetId of report.released) for (const l of this.released) l(subnetId);
+    for (const owner of report.statusChanged) for (const l of this.statusChanged) l(owner);
+    for (const l of this.changed) l();
+  }
+
+  onAddressReleased(listener: (subnetId: string) => void): void {
+    this.released.add(listener);
+  }
+
+  onPortStatusChanged(listener: (owner: Owner) => void): void {
+    this.statusChanged.add(listener);
+  }
+
+  onChange(listener: () => void): void {
+    this.changed.add(listener);
+  }
+
+  // Networks.
+
+  async ensureNetwork(req: NetworkRequest): Promise<NetworkWithSubnet> {
+    return this.lock.run(`network/${req.owner.uid}/${req.purpose}`, async () => {
+      const have = this.findNetwork(req.owner.uid, req.purpose);
+      if (have) return have;
+      const description = describe(this.o.clusterId, req.owner, { purpose: req.purpose });
+      const found = this.state.networkOf(req.owner.uid, req.purpose);
+      const network =
+        found?.network.network ??
+        (await this.write(() =>
+          this.o.neutron.createNetwork({
+            name: req.name,
+            description,
+            ...(req.purpose === "external" ? { "router:external": true } : {}),
+            ...(this.o.projectId ? { project_id: this.o.projectId } : {}),
+          }),
+        ));
+      this.state.putNetwork(network);
+      await this.tag("networks", network.id).catch(() => {});
+      // Carving and creating under one lock: two namespaces must not get the same block (Neutron
+      // would allow the overlap).
+      const subnet = await this.lock.run("carve", async () => {
+        const cidr = req.cidr ?? this.carve();
+        const layout = defaultLayout(cidr);
+        return this.write(() =>
+          this.o.neutron.createSubnet({
+            name: `${req.name}-subnet`,
+            network_id: network.id,
+            ip_version: 4,
+            cidr,
+            gateway_ip: req.purpose === "external" ? null : layout.gateway,
+            allocation_pools: layout.pools,
+            enable_dhcp: false,
+            description,
+            ...(this.o.projectId ? { project_id: this.o.projectId } : {}),
+          }),
+        );
+      });
+      this.state.putSubnet(subnet);
+      this.state.putNetwork({ ...network, subnets: [subnet.id] });
+      await this.tag("subnets", subnet.id).catch(() => {});
+      this.notifyChanged();
+      return this.findNetwork(req.owner.uid, req.purpose)!;
+    });
+  }
+
+  findNetwork(ownerUid: string, purpose: NetworkPurpose): NetworkWithSubnet | undefined {
+    const found = this.state.networkOf(ownerUid, purpose);
+    if (!found?.subnet) return undefined;
+    return { network: toNetwork(found.network.network), subnet: found.subnet };
+  }
+
+  findSubnet(subnetId: string): Subnet | undefined {
+    return this.state.subnet(subnetId);
+  }
+
+  async deleteNetwork(networkId: string): Promise<void> {
+    const owned = this.state.network(networkId);
+    if (!owned) return;
+    if (this.state.portsOn(networkId).length)
+      throw new SdnError(
+        "InUse",
+        `network ${owned.network.name} still has ${this.state.portsOn(networkId).length} port(s)`,
+      );
+    try {
+      // Subnets first: a subnet with a port Raven does not know (someone else's) refuses, and says so.
+      for (const s of this.state.subnetsOf(networkId))
+        await this.write(() => this.o.neutron.deleteSubnet(s.id));
+      await this.write(() => this.o.neutron.deleteNetwork(networkId));
+    } catch (err) {
+      if (err instanceof OpenStackError && err.status === 409)
+        throw new SdnError("InUse", `network ${owned.network.name} is still in use: ${err.message}`);
+      throw err;
+    }
+    this.state.removeNetwork(networkId);
+    this.notifyChanged();
+  }
+
+  /** The first free block of podCidr, given every pod subnet of ours (and the reserved ones). */
+  private carve(): string {
+    const taken = [...this.state.allSubnets().map((s) => s.cidr), ...this.o.reservedCidrs];
+    const cidr = firstFreeSubnet(this.o.podCidr, this.o.namespaceSubnetPrefix, taken);
+    if (!cidr)
+      throw new SdnError("SubnetFull", `no free /${this.o.namespaceSubnetPrefix} left in ${this.o.podCidr}`);
+    return cidr;
+  }
+
+  // Ports.
+
+  async createPort(req: PortRequest): Promise<Port> {
+    // One pod's calls queue up, so a repeat finds the first one's port instead of making another.
+    return this.lock.run(`port/${req.owner.uid}/${req.networkId}`, async () => {
+      const existing = this.state.portsOf(req.owner.uid).find((p) => p.network_id === req.networkId);
+      if (existing) return existing;
+      const subnet = this.state.subnet(req.subnetId);
+      if (!subnet) throw new SdnError("NotFound", `subnet ${req.subnetId} is not one of Raven's`);
+      if (req.ipAddress && !parseCidr(subnet.cidr))
+        throw new SdnError("Invalid", `subnet ${subnet.cidr} is not a CIDR`);
+      let port: NeutronPort;
+      try {
+        port = await this.write(() =>
+          this.o.neutron.createPort({
+            name: req.name,
+            network_id: req.networkId,
+            fixed_ips: [{ subnet_id: req.subnetId, ...(req.ipAddress ? { ip_address: req.ipAddress } : {}) }],
+            device_owner: RAVEN_DEVICE_OWNER,
+            device_id: req.owner.uid,
+            ...(req.hostId ? { "binding:host_id": req.hostId } : {}),
+            description: describe(this.o.clusterId, req.owner),
+            ...(this.o.projectId ? { project_id: this.o.projectId } : {}),
+          }),
+        );
+      } catch (err) {
+        if (err instanceof OpenStackError) {
+          if (err.type === "IpAddressAlreadyAllocated")
+            throw new SdnError("IpInUse", `${req.ipAddress} is already in use on ${subnet.cidr}`);
+          if (err.type === "IpAddressGenerationFailure")
+            throw new SdnError("SubnetFull", `no free address left in ${subnet.cidr}`);
+        }
+        throw err;
+      }
+      this.state.putPort(port);
+      await this.tag("ports", port.id).catch(() => {});
+      this.notifyChanged();
+      return port;
+    });
+  }
+
+  findPorts(ownerUid: string): Port[] {
+    return this.state.portsOf(ownerUid);
+  }
+
+  portsOnNetwork(networkId: string): Port[] {
+    return this.state.portsOn(networkId);
+  }
+
+  async deletePort(portId: string): Promise<void> {
+    await this.write(() => this.o.neutron.deletePort(portId));
+    const gone = this.state.removePort(portId);
+    for (const ip of gone?.port.fixed_ips ?? []) for (const l of this.released) l(ip.subnet_id);
+    this.notifyChanged();
+  }
+
+  /** This cluster's networks and ports with their owners (load balancers and floating IPs: next part). */
+  inventory(): Inventory {
+    return {
+      networks: this.state.allNetworks().flatMap((n) => {
+        const subnet = this.state.subnetsOf(n.network.id)[0];
+        return subnet
+          ? [
+              {
+                object: { ...toNetwork(n.network), subnet, purpose: n.ownership.purpose },
+                owner: n.ownership.owner,
+              },
+            ]
+          : [];
+      }),
+      ports: this.state.allPorts().map((p) => ({ object: p.port, owner: p.ownership.owner })),
+      loadBalancers: [],
+      floatingIps: [],
+    };
+  }
+
+  private async tag(resource: "networks" | "subnets" | "ports", id: string): Promise<void> {
+    await this.o.neutron.addTag(resource, id, clusterTag(this.o.clusterId));
+  }
+
+  /** A Neutron write; an unreachable Neutron is the backend's "Unavailable" (the caller retries). */
+  private async write<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (err instanceof OpenStackUnavailable) throw new SdnError("Unavailable", `Neutron: ${err.message}`);
+      if (err instanceof OpenStackError && err.status >= 500)
+        throw new SdnError("Unavailable", `Neutron: ${err.message}`);
+      throw err;
+    }
+  }
+
+  private notifyChanged(): void {
+    for (const l of this.changed) l();
+  }
+}
+
+function toNetwork(n: NeutronNetwork): Network {
+  return {
+    id: n.id,
+    name: n.name,
+    status: n.status,
+    admin_state_up: n.admin_state_up,
+    subnets: n.subnets,
+    "router:external": Boolean(n["router:external"]),
+    tenant_id: n.tenant_id ?? n.project_id,
+  };
+}

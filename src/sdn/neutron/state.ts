@@ -1,0 +1,180 @@
+// What the neutron backend knows of its own objects in Neutron: the networks, subnets and ports
+// whose description says they are this cluster's (ownership.ts), indexed the ways the
+// controller and agent read them. Filled by a full listing at start and on every resync, and
+// kept current between them by the backend's own writes. A resync reports what changed behind
+// its back: ports gone (their addresses are free) and port status changes.
+import type { NetworkPurpose, Owner, Port, Subnet } from "../model.ts";
+import type { NeutronNetwork, NeutronPort, NeutronSubnet } from "./neutron-api.ts";
+import { type Ownership, ownershipOf } from "./ownership.ts";
+
+export interface OwnedNetwork {
+  network: NeutronNetwork;
+  ownership: Ownership & { purpose: NetworkPurpose };
+}
+
+export interface OwnedPort {
+  port: NeutronPort;
+  ownership: Ownership;
+}
+
+export interface Listing {
+  networks: NeutronNetwork[];
+  subnets: NeutronSubnet[];
+  ports: NeutronPort[];
+}
+
+export interface ResyncReport {
+  /** Subnets with a port gone since the last look (their addresses are free). */
+  released: Set<string>;
+  /** Owners of ports whose status changed. */
+  statusChanged: Owner[];
+}
+
+export class NeutronState {
+  private readonly clusterId: string;
+  private readonly networks = new Map<string, OwnedNetwork>();
+  private readonly subnets = new Map<string, NeutronSubnet>();
+  private readonly ports = new Map<string, OwnedPort>();
+  /** Port ids by owner UID and by network id (findPorts runs once per pod sync). */
+  private readonly portsByOwner = new Index();
+  private readonly portsByNetwork = new Index();
+
+  constructor(clusterId: string) {
+    this.clusterId = clusterId;
+  }
+
+  /** Ours: this cluster's ownership. */
+  own(description: string | undefined, name: string): Ownership | undefined {
+    const o = ownershipOf(description, name);
+    return o?.clusterId === this.clusterId ? o : undefined;
+  }
+
+  /** Replaces everything with a fresh listing; answers what changed that this process did not do. */
+  replace(listing: Listing): ResyncReport {
+    const report: ResyncReport = { released: new Set(), statusChanged: [] };
+    this.networks.clear();
+    for (const n of listing.networks) this.putNetwork(n);
+    this.subnets.clear();
+    for (const s of listing.subnets) if (this.networks.has(s.network_id)) this.subnets.set(s.id, s);
+    const before = new Map(this.ports);
+    this.ports.clear();
+    this.portsByOwner.clear();
+    this.portsByNetwork.clear();
+    for (const p of listing.ports) {
+      this.putPort(p);
+      const was = before.get(p.id);
+      if (was && was.port.status !== p.status && this.ports.has(p.id))
+        report.statusChanged.push(this.ports.get(p.id)!.ownership.owner);
+    }
+    for (const [id, was] of before)
+      if (!this.ports.has(id)) for (const ip of was.port.fixed_ips) report.released.add(ip.subnet_id);
+    return report;
+  }
+
+  putNetwork(n: NeutronNetwork): OwnedNetwork | undefined {
+    const o = this.own(n.description, n.name);
+    if (!o?.purpose) return undefined;
+    const owned = { network: n, ownership: o as OwnedNetwork["ownership"] };
+    this.networks.set(n.id, owned);
+    return owned;
+  }
+
+  putSubnet(s: NeutronSubnet): void {
+    this.subnets.set(s.id, s);
+  }
+
+  removeNetwork(id: string): void {
+    const n = this.networks.get(id);
+    this.networks.delete(id);
+    for (const s of n?.network.subnets ?? []) this.subnets.delete(s);
+    for (const [sid, s] of this.subnets) if (s.network_id === id) this.subnets.delete(sid);
+  }
+
+  putPort(p: NeutronPort): OwnedPort | undefined {
+    const o = this.own(p.description, p.name);
+    if (!o) return undefined;
+    this.removePort(p.id);
+    const owned = { port: p, ownership: o };
+    this.ports.set(p.id, owned);
+    this.portsByOwner.add(o.owner.uid, p.id);
+    this.portsByNetwork.add(p.network_id, p.id);
+    return owned;
+  }
+
+  removePort(id: string): OwnedPort | undefined {
+    const p = this.ports.get(id);
+    if (!p) return undefined;
+    this.ports.delete(id);
+    this.portsByOwner.remove(p.ownership.owner.uid, id);
+    this.portsByNetwork.remove(p.port.network_id, id);
+    return p;
+  }
+
+  network(id: string): OwnedNetwork | undefined {
+    return this.networks.get(id);
+  }
+
+  /** The network (with its first subnet) that `ownerUid` has for `purpose`. */
+  networkOf(
+    ownerUid: string,
+    purpose: NetworkPurpose,
+  ): { network: OwnedNetwork; subnet?: NeutronSubnet } | undefined {
+    for (const n of this.networks.values())
+      if (n.ownership.owner.uid === ownerUid && n.ownership.purpose === purpose)
+        return { network: n, subnet: this.subnetsOf(n.network.id)[0] };
+    return undefined;
+  }
+
+  subnet(id: string): Subnet | undefined {
+    return this.subnets.get(id);
+  }
+
+  subnetsOf(networkId: string): NeutronSubnet[] {
+    return [...this.subnets.values()].filter((s) => s.network_id === networkId);
+  }
+
+  allNetworks(): OwnedNetwork[] {
+    return [...this.networks.values()];
+  }
+
+  allSubnets(): NeutronSubnet[] {
+    return [...this.subnets.values()];
+  }
+
+  port(id: string): OwnedPort | undefined {
+    return this.ports.get(id);
+  }
+
+  portsOf(ownerUid: string): Port[] {
+    return this.portsByOwner.get(ownerUid).map((id) => this.ports.get(id)!.port);
+  }
+
+  portsOn(networkId: string): Port[] {
+    return this.portsByNetwork.get(networkId).map((id) => this.ports.get(id)!.port);
+  }
+
+  allPorts(): OwnedPort[] {
+    return [...this.ports.values()];
+  }
+}
+
+/** Sets of ids by key. */
+class Index {
+  private readonly m = new Map<string, Set<string>>();
+  add(key: string, id: string): void {
+    const s = this.m.get(key);
+    if (s) s.add(id);
+    else this.m.set(key, new Set([id]));
+  }
+  remove(key: string, id: string): void {
+    const s = this.m.get(key);
+    s?.delete(id);
+    if (s && !s.size) this.m.delete(key);
+  }
+  get(key: string): string[] {
+    return [...(this.m.get(key) ?? [])];
+  }
+  clear(): void {
+    this.m.clear();
+  }
+}

@@ -1,0 +1,264 @@
+// The neutron backend's networks and ports against a real neutron-server (with Octavia, as the
+// sandbox runs them): what it creates is seen in Neutron and through the real openstack CLI, a
+// restarted backend adopts exactly this cluster's objects, and someone else's objects (another
+// cluster's, or made by hand) are never listed, adopted or deleted.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { promisify } from "node:util";
+import { silentLogger } from "../src/kube/log.ts";
+import { OpenStackServices } from "../src/sandbox/openstack/services.ts";
+import { SdnError } from "../src/sdn/backend.ts";
+import type { Owner } from "../src/sdn/model.ts";
+import { StaticAuth } from "../src/sdn/neutron/auth.ts";
+import { NeutronBackend, RAVEN_DEVICE_OWNER } from "../src/sdn/neutron/backend.ts";
+import { OpenStackClient } from "../src/sdn/neutron/client.ts";
+import { loadCloud, processSources } from "../src/sdn/neutron/clouds.ts";
+import { JsonHttp } from "../src/sdn/neutron/http.ts";
+import { NeutronApi } from "../src/sdn/neutron/neutron-api.ts";
+
+const run = promisify(execFile);
+const PROJECT = "raven-test";
+const dir = mkdtempSync(join(tmpdir(), "raven-neutron-backend-"));
+const dataDir = `/tmp/raven-os-${process.pid}-db`;
+let services: OpenStackServices | undefined;
+let http: JsonHttp;
+let neutron: NeutronApi;
+const backends: NeutronBackend[] = [];
+const aborts = new AbortController();
+
+async function backend(clusterId = "c1"): Promise<NeutronBackend> {
+  const b = new NeutronBackend({
+    neutron,
+    clusterId,
+    projectId: PROJECT,
+    logger: silentLogger,
+    resyncMs: 600_000,
+  });
+  assert.ok(await b.start(aborts.signal));
+  backends.push(b);
+  return b;
+}
+
+const ns = (name: string): Owner => ({ kind: "Namespace", namespace: "", name, uid: `ns-${name}` });
+const pod = (name: string, namespace = "default"): Owner => ({
+  kind: "Pod",
+  namespace,
+  name,
+  uid: `pod-${namespace}-${name}`,
+});
+
+before(async () => {
+  services = await OpenStackServices.start({ dir, dataDir, instance: `raven-test-${process.pid}` });
+  const cloud = loadCloud(
+    processSources({ OS_CLIENT_CONFIG_FILE: services.endpoints.cloudsYaml }),
+    services.endpoints.cloud,
+  );
+  http = new JsonHttp();
+  neutron = new NeutronApi(new OpenStackClient(new StaticAuth(cloud), http));
+});
+
+after(async () => {
+  aborts.abort();
+  for (const b of backends) await b.stop();
+  await http?.close();
+  await services?.stop();
+  if (process.env.RAVEN_TEST_LOGS)
+    cpSync(join(dir, "logs"), join(process.env.RAVEN_TEST_LOGS, `openstack-${process.pid}`), {
+      recursive: true,
+    });
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test("namespace networks and pod ports are real Neutron objects; a restart adopts them; others' objects are left alone", async () => {
+  // Someone else's: a network made by hand, and another Raven cluster's port.
+  const foreign = await neutron.createNetwork({ name: "not-ravens", project_id: PROJECT });
+  const other = await backend("another-cluster");
+  const otherNet = await other.ensureNetwork({
+    owner: ns("default"),
+    name: "default-net",
+    purpose: "pods",
+    cidr: "192.168.0.0/24",
+  });
+  const otherPort = await other.createPort({
+    owner: pod("nginx"),
+    name: "nginx",
+    networkId: otherNet.network.id,
+    subnetId: otherNet.subnet.id,
+  });
+
+  const b = await backend();
+  const def = await b.ensureNetwork({
+    owner: ns("default"),
+    name: "default-net",
+    purpose: "pods",
+    cidr: "192.168.0.0/24",
+  });
+  assert.equal(def.subnet.cidr, "192.168.0.0/24");
+  assert.equal(def.subnet.gateway_ip, "192.168.0.1");
+  const again = await b.ensureNetwork({
+    owner: ns("default"),
+    name: "default-net",
+    purpose: "pods",
+    cidr: "192.168.0.0/24",
+  });
+  assert.equal(again.network.id, def.network.id, "ensure is idempotent");
+  assert.notEqual(
+    def.network.id,
+    otherNet.network.id,
+    "another cluster's network of the same name is not ours",
+  );
+  const carved = await b.ensureNetwork({ owner: ns("team-a"), name: "team-a-net", purpose: "pods" });
+  const carved2 = await b.ensureNetwork({ owner: ns("team-b"), name: "team-b-net", purpose: "pods" });
+  assert.notEqual(carved.subnet.cidr, carved2.subnet.cidr, "carved blocks differ");
+
+  const port = await b.createPort({
+    owner: pod("nginx"),
+    name: "nginx",
+    networkId: def.network.id,
+    subnetId: def.subnet.id,
+    hostId: "node-1",
+  });
+  assert.match(port.mac_address, /^fa:16:3e/);
+  assert.equal(port.device_owner, RAVEN_DEVICE_OWNER);
+  assert.equal(port.device_id, pod("nginx").uid);
+  assert.equal(port["binding:host_id"], "node-1");
+  assert.deepEqual(
+    await b.createPort({
+      owner: pod("nginx"),
+      name: "nginx",
+      networkId: def.network.id,
+      subnetId: def.subnet.id,
+    }),
+    port,
+    "a repeat returns the same port",
+  );
+  // As a user sees it, with the real CLI.
+  const env = { PATH: "/usr/bin:/bin", HOME: dir, OS_CLIENT_CONFIG_FILE: services!.endpoints.cloudsYaml };
+  const rows = JSON.parse(
+    (
+      await run(
+        "openstack",
+        [
+          "--os-cloud",
+          "raven-sandbox",
+          "port",
+          "list",
+          "--name",
+          "nginx",
+          "--network",
+          def.network.id,
+          "-f",
+          "json",
+        ],
+        { env },
+      )
+    ).stdout,
+  );
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0]["MAC Address"], port.mac_address);
+  assert.equal(rows[0]["Fixed IP Addresses"][0].ip_address, port.fixed_ips[0].ip_address);
+  // A taken address is IpInUse.
+  await assert.rejects(
+    b.createPort({
+      owner: pod("thief"),
+      name: "thief",
+      networkId: def.network.id,
+      subnetId: def.subnet.id,
+      ipAddress: port.fixed_ips[0].ip_address,
+    }),
+    (e: unknown) => e instanceof SdnError && e.reason === "IpInUse",
+  );
+
+  // A restarted backend finds exactly this cluster's objects.
+  const restarted = await backend();
+  assert.deepEqual(restarted.findNetwork(ns("default").uid, "pods")?.network.id, def.network.id);
+  assert.deepEqual(
+    restarted.findPorts(pod("nginx").uid).map((p) => p.id),
+    [port.id],
+  );
+  assert.equal(restarted.findSubnet(def.subnet.id)?.cidr, "192.168.0.0/24");
+  const inv = restarted.inventory();
+  assert.deepEqual(
+    inv.ports.map((p) => p.object.id),
+    [port.id],
+  );
+  assert.deepEqual(inv.ports[0].owner, pod("nginx"));
+  assert.deepEqual(inv.networks.map((n) => n.object.name).sort(), [
+    "default-net",
+    "team-a-net",
+    "team-b-net",
+  ]);
+  assert.ok(!inv.networks.some((n) => n.object.id === foreign.id || n.object.id === otherNet.network.id));
+
+  // A network with ports is in use; after its port goes (an address is released), it can go.
+  await assert.rejects(
+    restarted.deleteNetwork(def.network.id),
+    (e: unknown) => e instanceof SdnError && e.reason === "InUse",
+  );
+  const released: string[] = [];
+  restarted.onAddressReleased((s) => released.push(s));
+  await restarted.deletePort(port.id);
+  assert.deepEqual(released, [def.subnet.id]);
+  await restarted.deleteNetwork(def.network.id);
+  assert.equal(restarted.findNetwork(ns("default").uid, "pods"), undefined);
+
+  // Nothing of the others was touched.
+  assert.ok((await neutron.listNetworks({ id: foreign.id })).length === 1);
+  assert.deepEqual(
+    (await neutron.listPorts({ id: otherPort.id })).map((p) => p.id),
+    [otherPort.id],
+  );
+});
+
+test("a port deleted behind the backend's back frees its address at the next resync; a full subnet is SubnetFull", async () => {
+  const b = await backend("c2");
+  const net = await b.ensureNetwork({
+    owner: ns("small"),
+    name: "small-net",
+    purpose: "pods",
+    cidr: "10.9.0.0/29",
+  });
+  const ports = [];
+  // A /29: .1 is the gateway, .2-.6 are the pool.
+  for (let i = 0; i < 5; i++)
+    ports.push(
+      await b.createPort({
+        owner: pod(`p${i}`, "small"),
+        name: `p${i}`,
+        networkId: net.network.id,
+        subnetId: net.subnet.id,
+      }),
+    );
+  assert.equal(new Set(ports.map((p) => p.fixed_ips[0].ip_address)).size, 5);
+  await assert.rejects(
+    b.createPort({
+      owner: pod("p5", "small"),
+      name: "p5",
+      networkId: net.network.id,
+      subnetId: net.subnet.id,
+    }),
+    (e: unknown) => e instanceof SdnError && e.reason === "SubnetFull",
+  );
+  const released: string[] = [];
+  b.onAddressReleased((s) => released.push(s));
+  await neutron.deletePort(ports[0].id);
+  await b.resync();
+  assert.deepEqual(released, [net.subnet.id]);
+  assert.deepEqual(b.findPorts(pod("p0", "small").uid), []);
+  const p5 = await b.createPort({
+    owner: pod("p5", "small"),
+    name: "p5",
+    networkId: net.network.id,
+    subnetId: net.subnet.id,
+  });
+  assert.equal(
+    p5.fixed_ips[0].ip_address,
+    ports[0].fixed_ips[0].ip_address,
+    "the freed address is the only one",
+  );
+});
