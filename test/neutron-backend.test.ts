@@ -12,13 +12,14 @@ import { promisify } from "node:util";
 import { silentLogger } from "../src/kube/log.ts";
 import { OpenStackServices } from "../src/sandbox/openstack/services.ts";
 import { SdnError } from "../src/sdn/backend.ts";
-import type { Owner } from "../src/sdn/model.ts";
+import type { Owner, Port } from "../src/sdn/model.ts";
 import { StaticAuth } from "../src/sdn/neutron/auth.ts";
 import { NeutronBackend, RAVEN_DEVICE_OWNER } from "../src/sdn/neutron/backend.ts";
 import { OpenStackClient } from "../src/sdn/neutron/client.ts";
 import { loadCloud, processSources } from "../src/sdn/neutron/clouds.ts";
 import { JsonHttp } from "../src/sdn/neutron/http.ts";
 import { NeutronApi } from "../src/sdn/neutron/neutron-api.ts";
+import { OctaviaApi } from "../src/sdn/neutron/octavia-api.ts";
 
 const run = promisify(execFile);
 const PROJECT = "raven-test";
@@ -27,12 +28,14 @@ const dataDir = `/tmp/raven-os-${process.pid}-db`;
 let services: OpenStackServices | undefined;
 let http: JsonHttp;
 let neutron: NeutronApi;
+let octavia: OctaviaApi;
 const backends: NeutronBackend[] = [];
 const aborts = new AbortController();
 
 async function backend(clusterId = "c1"): Promise<NeutronBackend> {
   const b = new NeutronBackend({
     neutron,
+    octavia,
     clusterId,
     projectId: PROJECT,
     logger: silentLogger,
@@ -58,7 +61,9 @@ before(async () => {
     services.endpoints.cloud,
   );
   http = new JsonHttp();
-  neutron = new NeutronApi(new OpenStackClient(new StaticAuth(cloud), http));
+  const client = new OpenStackClient(new StaticAuth(cloud), http);
+  neutron = new NeutronApi(client);
+  octavia = new OctaviaApi(client);
 });
 
 after(async () => {
@@ -261,4 +266,171 @@ test("a port deleted behind the backend's back frees its address at the next res
     ports[0].fixed_ips[0].ip_address,
     "the freed address is the only one",
   );
+});
+
+test("Services: an Octavia load balancer at the ClusterIP with a member per endpoint, floating IPs on its VIP port, all removed with it", async () => {
+  const b = await backend("c3");
+  const cluster: Owner = { kind: "Cluster", namespace: "", name: "cluster", uid: "cluster" };
+  const serviceNet = await b.ensureNetwork({
+    owner: cluster,
+    name: "raven-service",
+    purpose: "services",
+    cidr: "10.0.0.0/24",
+  });
+  const external = await b.ensureNetwork({
+    owner: cluster,
+    name: "raven-external",
+    purpose: "external",
+    cidr: "172.16.0.0/24",
+  });
+  assert.equal(external.network["router:external"], true);
+  const pods = await b.ensureNetwork({
+    owner: ns("default"),
+    name: "default-net",
+    purpose: "pods",
+    cidr: "192.168.0.0/24",
+  });
+  const replicas: Port[] = [];
+  for (const name of ["demo-a", "demo-b", "demo-c"])
+    replicas.push(
+      await b.createPort({ owner: pod(name), name, networkId: pods.network.id, subnetId: pods.subnet.id }),
+    );
+  const svc: Owner = { kind: "Service", namespace: "default", name: "demo", uid: "svc-demo" };
+  const request = (members: typeof replicas) => ({
+    owner: svc,
+    name: "demo",
+    vipAddress: "10.0.0.10",
+    vipSubnetId: serviceNet.subnet.id,
+    listeners: [
+      {
+        name: "demo",
+        protocol: "TCP" as const,
+        port: 80,
+        members: members.map((p) => ({
+          name: p.name,
+          address: p.fixed_ips[0].ip_address,
+          port: 8080,
+          subnetId: pods.subnet.id,
+        })),
+      },
+    ],
+  });
+  const lb = await b.ensureLoadBalancer(request(replicas));
+  assert.equal(lb.loadbalancer.vip_address, "10.0.0.10");
+  assert.equal(lb.pools[0].members.length, 3);
+  // As a user sees it, with the real CLI.
+  const env = { PATH: "/usr/bin:/bin", HOME: dir, OS_CLIENT_CONFIG_FILE: services!.endpoints.cloudsYaml };
+  const osc = async (...args: string[]) =>
+    JSON.parse(
+      (await run("openstack", ["--os-cloud", "raven-sandbox", ...args, "-f", "json"], { env })).stdout,
+    );
+  const shown = await osc("loadbalancer", "show", lb.loadbalancer.id);
+  assert.equal(shown.vip_address, "10.0.0.10");
+  assert.equal(shown.provisioning_status, "ACTIVE");
+  const members = async () =>
+    (await osc("loadbalancer", "member", "list", lb.pools[0].id)).map((m: any) => m.address).sort();
+  assert.deepEqual(await members(), replicas.map((p) => p.fixed_ips[0].ip_address).sort());
+  // One replica fewer.
+  const two = await b.ensureLoadBalancer(request(replicas.slice(0, 2)));
+  assert.equal(two.loadbalancer.id, lb.loadbalancer.id);
+  assert.deepEqual(
+    await members(),
+    replicas
+      .slice(0, 2)
+      .map((p) => p.fixed_ips[0].ip_address)
+      .sort(),
+  );
+
+  // spec.externalIPs: 172.16.0.4 on the VIP port; type LoadBalancer: the lowest free address.
+  const fip = await b.ensureFloatingIp({
+    owner: svc,
+    role: "external-ip",
+    address: "172.16.0.4",
+    fixedIpAddress: "10.0.0.10",
+    loadBalancerId: lb.loadbalancer.id,
+    vipPortId: lb.loadbalancer.vip_port_id,
+  });
+  assert.equal(fip.floating_ip_address, "172.16.0.4");
+  const listed = await osc("floating", "ip", "list", "--floating-ip-address", "172.16.0.4");
+  assert.equal(listed.length, 1);
+  assert.equal(listed[0].Port, lb.loadbalancer.vip_port_id);
+  assert.equal(listed[0]["Fixed IP Address"], "10.0.0.10");
+  // Neutron allows one floating IP per fixed IP: a second on the same VIP is a clear error.
+  await assert.rejects(
+    b.ensureFloatingIp({
+      owner: svc,
+      role: "load-balancer",
+      fixedIpAddress: "10.0.0.10",
+      loadBalancerId: lb.loadbalancer.id,
+      vipPortId: lb.loadbalancer.vip_port_id,
+    }),
+    (e: unknown) => e instanceof SdnError && e.reason === "InUse" && /one per fixed IP/.test(e.message),
+  );
+  // type LoadBalancer (another Service): the lowest free address, none that is asked for by
+  // name, held, or the router's gateway.
+  const web: Owner = { kind: "Service", namespace: "default", name: "web", uid: "svc-web" };
+  const webLb = await b.ensureLoadBalancer({
+    ...request(replicas),
+    owner: web,
+    name: "web",
+    vipAddress: "10.0.0.11",
+  });
+  const picked = await b.ensureFloatingIp({
+    owner: web,
+    role: "load-balancer",
+    avoid: new Set(["172.16.0.2", "172.16.0.3"]),
+    fixedIpAddress: "10.0.0.11",
+    loadBalancerId: webLb.loadbalancer.id,
+    vipPortId: webLb.loadbalancer.vip_port_id,
+  });
+  assert.ok(
+    !["172.16.0.2", "172.16.0.3", "172.16.0.4"].includes(picked.floating_ip_address),
+    picked.floating_ip_address,
+  );
+  const gateway = (
+    await neutron.listPorts({ network_id: external.network.id, device_owner: "network:router_gateway" })
+  )[0];
+  assert.ok(gateway, "the router has its gateway on the external network");
+  assert.notEqual(picked.floating_ip_address, gateway.fixed_ips[0].ip_address);
+  // Another Service asking for a held address is told who holds it.
+  const other: Owner = { kind: "Service", namespace: "default", name: "other", uid: "svc-other" };
+  await assert.rejects(
+    b.ensureFloatingIp({
+      owner: other,
+      role: "external-ip",
+      address: "172.16.0.4",
+      fixedIpAddress: "10.0.0.10",
+      loadBalancerId: lb.loadbalancer.id,
+      vipPortId: lb.loadbalancer.vip_port_id,
+    }),
+    (e: unknown) =>
+      e instanceof SdnError && e.reason === "IpInUse" && /Service default\/demo/.test(e.message),
+  );
+
+  // A restarted backend finds the load balancer with its members and the floating IPs.
+  const restarted = await backend("c3");
+  assert.equal(restarted.findLoadBalancer(svc.uid)?.loadbalancer.id, lb.loadbalancer.id);
+  assert.equal(restarted.findLoadBalancer(svc.uid)?.pools[0].members.length, 2);
+  assert.deepEqual(
+    restarted.findFloatingIps(svc.uid).map((f) => `${f.role} ${f.floating_ip_address}`),
+    ["external-ip 172.16.0.4"],
+  );
+  assert.deepEqual(
+    restarted.findFloatingIps(web.uid).map((f) => `${f.role} ${f.floating_ip_address}`),
+    [`load-balancer ${picked.floating_ip_address}`],
+  );
+  assert.deepEqual(
+    restarted.inventory().ports.map((p) => p.owner.kind),
+    ["Pod", "Pod", "Pod"],
+    "VIP ports are the load balancer's",
+  );
+
+  // The Service goes: floating IPs, then the load balancer with its VIP port; the pods' ports stay.
+  for (const f of restarted.findFloatingIps(svc.uid)) await restarted.deleteFloatingIp(f.id);
+  await restarted.deleteLoadBalancer(lb.loadbalancer.id);
+  assert.equal(restarted.findLoadBalancer(svc.uid), undefined);
+  assert.deepEqual(await osc("loadbalancer", "list", "--name", "demo"), []);
+  assert.deepEqual(await osc("floating", "ip", "list", "--floating-ip-address", "172.16.0.4"), []);
+  assert.equal(await neutron.getPort(lb.loadbalancer.vip_port_id), undefined);
+  assert.equal((await neutron.listPorts({ device_id: pod("demo-a").uid })).length, 1);
 });

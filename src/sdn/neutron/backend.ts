@@ -4,11 +4,14 @@
 // IPAM (409 IpAddressAlreadyAllocated for a taken one), a network's ports keep it from being
 // deleted (409 NetworkInUse). Objects carry their owner in the description from the create on
 // (ownership.ts), so a restart adopts exactly this cluster's objects and nobody else's.
-// Load balancers and floating IPs (Octavia) follow in the next part; until then this class is
-// not offered as `--backend neutron`.
+// Services are Octavia load balancers on VIP ports Raven makes (load-balancers.ts), external
+// IPs floating IPs on them (floating-ips.ts); the pod and service subnets hang off one router
+// with the external network as its gateway, as Neutron needs for floating IPs.
 import { type Logger, stderrLogger } from "../../kube/log.ts";
 import { KeyedLock } from "../../util/keyed-lock.ts";
 import {
+  type FloatingIpRequest,
+  type LoadBalancerRequest,
   type NetworkRequest,
   type NetworkWithSubnet,
   type PortRequest,
@@ -16,17 +19,34 @@ import {
   SdnError,
 } from "../backend.ts";
 import { defaultLayout, firstFreeSubnet, parseCidr } from "../ipam.ts";
-import type { Inventory, Network, NetworkPurpose, Owner, Port, Subnet } from "../model.ts";
+import type {
+  FloatingIp,
+  FloatingIpRole,
+  Inventory,
+  LoadBalancerState,
+  Network,
+  NetworkPurpose,
+  Owner,
+  Port,
+  Subnet,
+} from "../model.ts";
+import { NeutronFloatingIps } from "./floating-ips.ts";
 import { OpenStackError, OpenStackUnavailable } from "./http.ts";
-import type { NeutronApi, NeutronNetwork, NeutronPort } from "./neutron-api.ts";
-import { clusterTag, describe } from "./ownership.ts";
+import { NeutronLoadBalancers, VIP_DEVICE_OWNER } from "./load-balancers.ts";
+import type { NeutronApi, NeutronNetwork, NeutronPort, NeutronRouter } from "./neutron-api.ts";
+import type { OctaviaApi } from "./octavia-api.ts";
+import { clusterTag, describe, ownershipOf } from "./ownership.ts";
 import { NeutronState } from "./state.ts";
 
 /** device_owner of every port Raven makes (as Kuryr's compute:kuryr): pod ports and pooled ones. */
 export const RAVEN_DEVICE_OWNER = "compute:raven";
 
+/** The owner UID of the cluster's own networks (services, external), as the controller names it. */
+const CLUSTER_UID = "cluster";
+
 export interface NeutronBackendOptions {
   neutron: NeutronApi;
+  octavia: OctaviaApi;
   /** Names this cluster in descriptions and tags; only objects with it are ever touched. */
   clusterId: string;
   /** The project objects are created in (needed without Keystone, where there is no token scope). */
@@ -42,24 +62,9 @@ export interface NeutronBackendOptions {
   logger?: Logger;
 }
 
-type NetworkAndPortParts = Pick<
-  SdnBackend,
-  | "start"
-  | "ensureNetwork"
-  | "findNetwork"
-  | "findSubnet"
-  | "deleteNetwork"
-  | "createPort"
-  | "findPorts"
-  | "portsOnNetwork"
-  | "deletePort"
-  | "onAddressReleased"
-  | "onPortStatusChanged"
-  | "onChange"
-  | "stop"
->;
+const CLUSTER: Owner = { kind: "Cluster", namespace: "", name: "raven", uid: "cluster" };
 
-export class NeutronBackend implements NetworkAndPortParts {
+export class NeutronBackend implements SdnBackend {
   readonly name = "neutron";
   private readonly o: Required<Omit<NeutronBackendOptions, "projectId">> & { projectId?: string };
   private readonly state: NeutronState;
@@ -69,6 +74,10 @@ export class NeutronBackend implements NetworkAndPortParts {
   private readonly changed = new Set<() => void>();
   private timer: NodeJS.Timeout | undefined;
   private resyncing: Promise<void> | undefined;
+  private readonly lbs: NeutronLoadBalancers;
+  private readonly fips: NeutronFloatingIps;
+  /** The router the pod and service subnets hang off (gateway: the external network). */
+  private router: NeutronRouter | undefined;
 
   constructor(opts: NeutronBackendOptions) {
     this.o = {
@@ -80,6 +89,20 @@ export class NeutronBackend implements NetworkAndPortParts {
       ...opts,
     };
     this.state = new NeutronState(opts.clusterId);
+    const deps = {
+      neutron: opts.neutron,
+      state: this.state,
+      clusterId: opts.clusterId,
+      projectId: opts.projectId,
+    };
+    this.lbs = new NeutronLoadBalancers({ ...deps, octavia: opts.octavia });
+    this.fips = new NeutronFloatingIps({
+      ...deps,
+      external: () => {
+        const ext = this.findNetwork(CLUSTER_UID, "external");
+        return ext && { networkId: ext.network.id, subnet: ext.subnet };
+      },
+    });
   }
 
   async start(signal: AbortSignal): Promise<boolean> {
@@ -117,12 +140,16 @@ export class NeutronBackend implements NetworkAndPortParts {
     const n = this.o.neutron;
     const project = this.o.projectId ? { project_id: this.o.projectId } : {};
     // Ports by device_owner on the server (they are many); networks and subnets are few.
-    const [networks, subnets, ports] = await Promise.all([
+    const [networks, subnets, ports, floatingIps, routers, loadBalancers] = await Promise.all([
       n.listNetworks(project),
       n.listSubnets(project),
-      n.listPorts({ ...project, device_owner: RAVEN_DEVICE_OWNER }),
+      n.listPorts({ ...project, device_owner: [RAVEN_DEVICE_OWNER, VIP_DEVICE_OWNER] }),
+      n.listFloatingIps(project),
+      n.listRouters(project),
+      this.lbs.list(),
     ]);
-    const report = this.state.replace({ networks, subnets, ports });
+    const report = this.state.replace({ networks, subnets, ports, floatingIps, loadBalancers });
+    this.router = routers.find((r) => ownershipOf(r.description, r.name)?.clusterId === this.o.clusterId);
     // A tag lost to a crash between a create and its tag comes back.
     for (const owned of this.state.allPorts())
       if (!owned.port.tags?.includes(clusterTag(this.o.clusterId)))
@@ -186,8 +213,35 @@ export class NeutronBackend implements NetworkAndPortParts {
       this.state.putSubnet(subnet);
       this.state.putNetwork({ ...network, subnets: [subnet.id] });
       await this.tag("subnets", subnet.id).catch(() => {});
+      if (req.purpose === "external") await this.ensureRouter(network.id);
+      else if (this.router)
+        await this.write(() => this.o.neutron.addRouterInterface(this.router!.id, subnet.id));
       this.notifyChanged();
       return this.findNetwork(req.owner.uid, req.purpose)!;
+    });
+  }
+
+  /**
+   * The router to the external network, made once it exists, with every pod and service subnet
+   * of ours on it (floating IPs need a route from the external network to the VIP's subnet).
+   */
+  private async ensureRouter(externalNetworkId: string): Promise<void> {
+    await this.lock.run("router", async () => {
+      if (this.router) return;
+      const router = await this.write(() =>
+        this.o.neutron.createRouter({
+          name: "raven",
+          external_gateway_info: { network_id: externalNetworkId },
+          ...(this.o.projectId ? { project_id: this.o.projectId } : {}),
+          description: describe(this.o.clusterId, CLUSTER),
+        }),
+      );
+      await this.o.neutron.addTag("routers", router.id, clusterTag(this.o.clusterId)).catch(() => {});
+      for (const n of this.state.allNetworks())
+        if (n.ownership.purpose !== "external")
+          for (const s of this.state.subnetsOf(n.network.id))
+            await this.write(() => this.o.neutron.addRouterInterface(router.id, s.id));
+      this.router = router;
     });
   }
 
@@ -288,7 +342,39 @@ export class NeutronBackend implements NetworkAndPortParts {
     this.notifyChanged();
   }
 
-  /** This cluster's networks and ports with their owners (load balancers and floating IPs: next part). */
+  // Load balancers and floating IPs.
+
+  async ensureLoadBalancer(req: LoadBalancerRequest): Promise<LoadBalancerState> {
+    const lb = await this.write(() => this.lbs.ensure(req));
+    this.notifyChanged();
+    return lb;
+  }
+
+  findLoadBalancer(ownerUid: string): LoadBalancerState | undefined {
+    return this.lbs.find(ownerUid);
+  }
+
+  async deleteLoadBalancer(loadBalancerId: string): Promise<void> {
+    await this.write(() => this.lbs.delete(loadBalancerId));
+    this.notifyChanged();
+  }
+
+  async ensureFloatingIp(req: FloatingIpRequest): Promise<FloatingIp> {
+    const fip = await this.write(() => this.fips.ensure(req));
+    this.notifyChanged();
+    return fip;
+  }
+
+  findFloatingIps(ownerUid: string): (FloatingIp & { role: FloatingIpRole })[] {
+    return this.fips.find(ownerUid);
+  }
+
+  async deleteFloatingIp(floatingIpId: string): Promise<void> {
+    await this.write(() => this.fips.delete(floatingIpId));
+    this.notifyChanged();
+  }
+
+  /** This cluster's networks, pod ports, load balancers and floating IPs with their owners. */
   inventory(): Inventory {
     return {
       networks: this.state.allNetworks().flatMap((n) => {
@@ -302,9 +388,15 @@ export class NeutronBackend implements NetworkAndPortParts {
             ]
           : [];
       }),
-      ports: this.state.allPorts().map((p) => ({ object: p.port, owner: p.ownership.owner })),
-      loadBalancers: [],
-      floatingIps: [],
+      // VIP ports belong to their load balancers, and go with them.
+      ports: this.state
+        .allPorts()
+        .filter((p) => p.port.device_owner !== VIP_DEVICE_OWNER)
+        .map((p) => ({ object: p.port, owner: p.ownership.owner })),
+      loadBalancers: this.state.allLoadBalancers().map((l) => ({ object: l.lb, owner: l.ownership.owner })),
+      floatingIps: this.state
+        .allFloatingIps()
+        .map((f) => ({ object: { ...f.fip, role: f.ownership.role }, owner: f.ownership.owner })),
     };
   }
 

@@ -150,6 +150,7 @@ export class NeutronApi {
     name: string;
     external_gateway_info?: { network_id: string };
     project_id?: string;
+    description?: string;
   }): Promise<NeutronRouter> {
     return (await this.c.call<{ router: NeutronRouter }>(NET, "POST", "/routers", { router: body })).router;
   }

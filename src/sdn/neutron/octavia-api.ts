@@ -101,6 +101,8 @@ export class OctaviaApi {
   async createLoadBalancer(body: {
     name: string;
     vip_subnet_id: string;
+    /** A VIP port made beforehand (with vip_subnet_id and vip_address naming its address). */
+    vip_port_id?: string;
     vip_address?: string;
     description?: string;
     project_id?: string;

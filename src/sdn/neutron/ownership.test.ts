@@ -14,7 +14,7 @@ test("an owner written into a description reads back, with its marks", () => {
   assert.equal(d, "raven cluster=c1 kind=Pod uid=0b9e6f4c-3f1e-4a59-9d3c-7f1a2b3c4d5e ns=default");
   assert.deepEqual(ownershipOf(d, "nginx"), { clusterId: "c1", owner: pod });
   const svc = { kind: "Service" as const, namespace: "default", name: "demo", uid: "u2" };
-  assert.deepEqual(ownershipOf(describe("c1", svc, { role: "load-balancer" }), "demo"), {
+  assert.deepEqual(ownershipOf(describe("c1", svc, { role: "load-balancer", name: "demo" }), ""), {
     clusterId: "c1",
     owner: svc,
     role: "load-balancer",

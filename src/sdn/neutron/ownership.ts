@@ -3,7 +3,7 @@
 // crash between the create and the tag would leave an object no sweep could claim), says
 // `raven cluster=<id> kind=<Kind> uid=<owner uid> ns=<namespace> purpose=<...>`; the tag
 // `raven-cluster=<id>`, added right after, lets lists filter on the server. The owner's name is
-// the object's own name (a port is named after its pod).
+// the object's own name (a port is named after its pod), or `name=` for objects without one.
 import type { FloatingIpRole, NetworkPurpose, Owner } from "../model.ts";
 
 export const clusterTag = (clusterId: string) => `raven-cluster=${clusterId}`;
@@ -14,6 +14,8 @@ export interface Marks {
   role?: FloatingIpRole;
   /** A pooled port waiting for a pod (no owner yet). */
   pooled?: boolean;
+  /** The owner's name, for objects without a name of their own (floating IPs). */
+  name?: string;
 }
 
 export interface Ownership extends Marks {
@@ -34,6 +36,7 @@ export function describe(clusterId: string, owner: Owner, marks: Marks = {}): st
     ["purpose", marks.purpose],
     ["role", marks.role],
     ["pooled", marks.pooled ? "true" : undefined],
+    ["name", marks.name],
   ];
   for (const [k, v] of fields)
     if (v !== undefined && !SAFE.test(v))
@@ -62,7 +65,7 @@ export function ownershipOf(description: string | undefined, name: string): Owne
   const role = f.get("role") as FloatingIpRole | undefined;
   return {
     clusterId,
-    owner: { kind, namespace: f.get("ns") ?? "", name, uid },
+    owner: { kind, namespace: f.get("ns") ?? "", name: f.get("name") ?? name, uid },
     ...(purpose ? { purpose } : {}),
     ...(role ? { role } : {}),
     ...(f.get("pooled") === "true" ? { pooled: true } : {}),

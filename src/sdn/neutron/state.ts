@@ -3,8 +3,16 @@
 // controller and agent read them. Filled by a full listing at start and on every resync, and
 // kept current between them by the backend's own writes. A resync reports what changed behind
 // its back: ports gone (their addresses are free) and port status changes.
-import type { NetworkPurpose, Owner, Port, Subnet } from "../model.ts";
-import type { NeutronNetwork, NeutronPort, NeutronSubnet } from "./neutron-api.ts";
+import type {
+  FloatingIp,
+  FloatingIpRole,
+  LoadBalancerState,
+  NetworkPurpose,
+  Owner,
+  Port,
+  Subnet,
+} from "../model.ts";
+import type { NeutronFloatingIp, NeutronNetwork, NeutronPort, NeutronSubnet } from "./neutron-api.ts";
 import { type Ownership, ownershipOf } from "./ownership.ts";
 
 export interface OwnedNetwork {
@@ -17,10 +25,23 @@ export interface OwnedPort {
   ownership: Ownership;
 }
 
+export interface OwnedFloatingIp {
+  fip: NeutronFloatingIp;
+  ownership: Ownership & { role: FloatingIpRole };
+}
+
+export interface OwnedLoadBalancer {
+  lb: LoadBalancerState;
+  ownership: Ownership;
+}
+
 export interface Listing {
   networks: NeutronNetwork[];
   subnets: NeutronSubnet[];
   ports: NeutronPort[];
+  floatingIps: NeutronFloatingIp[];
+  /** Load balancers with their trees, each with the description it was created with. */
+  loadBalancers: { lb: LoadBalancerState; description: string }[];
 }
 
 export interface ResyncReport {
@@ -35,6 +56,8 @@ export class NeutronState {
   private readonly networks = new Map<string, OwnedNetwork>();
   private readonly subnets = new Map<string, NeutronSubnet>();
   private readonly ports = new Map<string, OwnedPort>();
+  private readonly fips = new Map<string, OwnedFloatingIp>();
+  private readonly lbs = new Map<string, OwnedLoadBalancer>();
   /** Port ids by owner UID and by network id (findPorts runs once per pod sync). */
   private readonly portsByOwner = new Index();
   private readonly portsByNetwork = new Index();
@@ -68,7 +91,63 @@ export class NeutronState {
     }
     for (const [id, was] of before)
       if (!this.ports.has(id)) for (const ip of was.port.fixed_ips) report.released.add(ip.subnet_id);
+    this.fips.clear();
+    for (const f of listing.floatingIps) this.putFloatingIp(f);
+    this.lbs.clear();
+    for (const l of listing.loadBalancers) this.putLoadBalancer(l.lb, l.description);
     return report;
+  }
+
+  putFloatingIp(f: NeutronFloatingIp): OwnedFloatingIp | undefined {
+    const o = this.own(f.description, "");
+    if (!o?.role) return undefined;
+    const owned = { fip: f, ownership: o as OwnedFloatingIp["ownership"] };
+    this.fips.set(f.id, owned);
+    return owned;
+  }
+
+  removeFloatingIp(id: string): void {
+    this.fips.delete(id);
+  }
+
+  floatingIpsOf(ownerUid: string): (FloatingIp & { role: FloatingIpRole })[] {
+    return [...this.fips.values()]
+      .filter((f) => f.ownership.owner.uid === ownerUid)
+      .map((f) => ({ ...f.fip, role: f.ownership.role }));
+  }
+
+  floatingIp(id: string): OwnedFloatingIp | undefined {
+    return this.fips.get(id);
+  }
+
+  allFloatingIps(): OwnedFloatingIp[] {
+    return [...this.fips.values()];
+  }
+
+  /** `name` is the load balancer's own name, the owner's (the Service's). */
+  putLoadBalancer(lb: LoadBalancerState, description: string): OwnedLoadBalancer | undefined {
+    const o = this.own(description, lb.loadbalancer.name);
+    if (!o) return undefined;
+    const owned = { lb, ownership: o };
+    this.lbs.set(lb.loadbalancer.id, owned);
+    return owned;
+  }
+
+  removeLoadBalancer(id: string): void {
+    this.lbs.delete(id);
+  }
+
+  loadBalancer(id: string): OwnedLoadBalancer | undefined {
+    return this.lbs.get(id);
+  }
+
+  loadBalancerOf(ownerUid: string): OwnedLoadBalancer | undefined {
+    for (const l of this.lbs.values()) if (l.ownership.owner.uid === ownerUid) return l;
+    return undefined;
+  }
+
+  allLoadBalancers(): OwnedLoadBalancer[] {
+    return [...this.lbs.values()];
   }
 
   putNetwork(n: NeutronNetwork): OwnedNetwork | undefined {
