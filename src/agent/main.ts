@@ -17,6 +17,9 @@ export interface AgentCommandOptions {
   cniBinDir: string;
   cniConfDir: string;
   cniBundle?: string;
+  backend: "embedded" | "neutron";
+  osCloud?: string;
+  clusterId?: string;
 }
 
 export async function runAgentCommand(o: AgentCommandOptions): Promise<void> {
@@ -50,6 +53,9 @@ export async function runAgentCommand(o: AgentCommandOptions): Promise<void> {
         annotationNaming: o.annotationNames,
         nodeIp: o.nodeIp ?? process.env.NODE_IP,
         nftTable: o.nftTable,
+        backend: o.backend,
+        osCloud: o.osCloud,
+        clusterId: o.clusterId,
         log,
       },
       abort.signal,

@@ -11,8 +11,10 @@ import { SharedInformerFactory } from "../kube/informer-factory.ts";
 import type { KubeConfigSource } from "../kube/kubeconfig.ts";
 import type { Logger } from "../kube/log.ts";
 import type { KubeObject } from "../kube/objects.ts";
-import { NODES, PODS } from "../kube/resource.ts";
+import { NAMESPACES, NODES, PODS } from "../kube/resource.ts";
+import type { NetworkWithSubnet, SdnBackend } from "../sdn/backend.ts";
 import { EmbeddedBackend } from "../sdn/embedded/backend.ts";
+import type { FloatingIp, LoadBalancerState } from "../sdn/model.ts";
 import { Binder } from "./binder.ts";
 import { serveCni } from "./cni-server.ts";
 import { NodeNetworks } from "./networks.ts";
@@ -34,6 +36,51 @@ export interface AgentOptions {
   log: Logger;
   /** Called once the caches are synced and the socket answers. */
   onReady?: () => void;
+  /** Where the ports are: the cluster's custom resources (default) or Neutron. */
+  backend?: "embedded" | "neutron";
+  /** neutron: the cloud in clouds.yaml (default OS_CLOUD, else the OS_* variables). */
+  osCloud?: string;
+  /** neutron: the cluster's id in OpenStack, as raven-controller has it (default: the kube-system namespace's UID). */
+  clusterId?: string;
+}
+
+/** What the agent reads of a backend (both backends have it). */
+export type NodeBackend = Pick<
+  SdnBackend,
+  "start" | "stop" | "findPorts" | "findSubnet" | "portsOnNetwork" | "inventory" | "setPortStatus"
+> & {
+  onChange(listener: () => void): void;
+  listPodNetworks(): NetworkWithSubnet[];
+  portOwner(portId: string): string | undefined;
+  listLoadBalancers(): LoadBalancerState[];
+  listFloatingIps(): FloatingIp[];
+  /** Lists the backend again now (a backend without a watch: Neutron). */
+  resync?(): Promise<void>;
+};
+
+/** How often the agent lists Neutron again (it has no watch): remote ports, members, floating IPs. */
+const NEUTRON_RESYNC_MS = 3000;
+
+async function nodeBackend(
+  opts: AgentOptions,
+  client: KubeClient,
+  factory: SharedInformerFactory,
+): Promise<NodeBackend> {
+  if (opts.backend !== "neutron")
+    return new EmbeddedBackend({ client, informers: factory, logger: opts.log });
+  const { createNeutronBackend } = await import("../sdn/neutron/create.ts");
+  const clusterId =
+    opts.clusterId ?? (await client.get(NAMESPACES, "", "kube-system")).metadata.uid ?? "kubernetes";
+  return createNeutronBackend({
+    cloud: opts.osCloud,
+    clusterId,
+    // The agent creates nothing; these only shape creates.
+    podCidr: "192.168.0.0/16",
+    namespaceSubnetPrefix: 24,
+    reservedCidrs: [],
+    logger: opts.log,
+    resyncMs: NEUTRON_RESYNC_MS,
+  });
 }
 
 /**
@@ -70,7 +117,7 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
   const pods = factory.informerFor(PODS, { fieldSelector: `spec.nodeName=${nodeName}` });
   const podChanges = new Waiters();
   pods.addEventHandler({ onAdd: () => podChanges.changed(), onUpdate: () => podChanges.changed() });
-  const backend = new EmbeddedBackend({ client, informers: factory, logger: log });
+  const backend = await nodeBackend(opts, client, factory);
   const backendChanges = new Waiters();
   backend.onChange(() => backendChanges.changed());
   const recorder = new EventRecorder({
@@ -103,7 +150,13 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
     },
     onDelete: () => networks.changed(),
   });
-  const portStatus = new PortStatusReporter(backend, log);
+  // Neutron sets a port's status itself (its L2 agents); the embedded backend takes it from us.
+  const portStatus = new PortStatusReporter(
+    backend.setPortStatus
+      ? (backend as Required<Pick<NodeBackend, "setPortStatus">>)
+      : { setPortStatus: async () => {} },
+    log,
+  );
   let ready = false;
   const readiness = new Waiters();
   const binder = new Binder({
@@ -120,7 +173,10 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
       findPorts: (uid) => backend.findPorts(uid),
       ownerOf: (portId) => backend.portOwner(portId),
       findSubnet: (id) => backend.findSubnet(id),
-      waitFor: (found, s) => backendChanges.waitFor(found, s),
+      waitFor: (found, s) =>
+        backend.resync
+          ? pollWaitFor(backend.resync.bind(backend), found, s)
+          : backendChanges.waitFor(found, s),
     },
     ip,
     ensureBridge: (networkId, subnet) => networks.ensureBridge(networkId, subnet),
@@ -180,5 +236,22 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
     await recorder.close();
     await backend.stop();
     await client.close();
+  }
+}
+
+/** For a backend without a watch: list it again until `found` answers (a pod's new port), or `signal` aborts. */
+async function pollWaitFor<T>(
+  resync: () => Promise<void>,
+  found: () => T | undefined,
+  signal: AbortSignal,
+): Promise<T> {
+  for (;;) {
+    const v = found();
+    if (v !== undefined) return v;
+    if (signal.aborted) throw signal.reason ?? new Error("aborted");
+    await resync().catch(() => {});
+    const again = found();
+    if (again !== undefined) return again;
+    await new Promise((r) => setTimeout(r, 300));
   }
 }

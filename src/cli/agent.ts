@@ -16,6 +16,19 @@ export function agentCommand(): Command {
     .option("--cni-bin-dir <dir>", "the runtime's CNI plugin dir on the host", "/opt/cni/bin")
     .option("--cni-conf-dir <dir>", "the runtime's CNI config dir on the host", "/etc/cni/net.d")
     .option("--cni-bundle <file>", "a prebuilt raven-cni bundle (default: build it)")
+    .addOption(
+      new Option("--backend <name>", "where the ports are: the cluster's custom resources, or Neutron")
+        .choices(["embedded", "neutron"])
+        .default("embedded"),
+    )
+    .option(
+      "--os-cloud <name>",
+      "neutron: the cloud in clouds.yaml (default: $OS_CLOUD, else the OS_* variables)",
+    )
+    .option(
+      "--cluster-id <id>",
+      "neutron: the cluster's id in OpenStack, as raven-controller's (default: the kube-system namespace's UID)",
+    )
     .option("--annotation-prefix <prefix>", "prefix of the annotation keys", "raven.io")
     .addOption(
       new Option("--annotation-names <style>", 'annotation key names: "raven" or "kuryr"')

@@ -25,7 +25,17 @@ export function controllerCommand(): Command {
     )
     .option("--kubeconfig <file>", "kubeconfig to use (default: $KUBECONFIG, ~/.kube/config)")
     .option("--in-cluster", "use the pod's service account (when running in a cluster)")
-    .addOption(new Option("--backend <name>", "SDN backend").choices(["embedded"]).default("embedded"))
+    .addOption(
+      new Option("--backend <name>", "SDN backend").choices(["embedded", "neutron"]).default("embedded"),
+    )
+    .option(
+      "--os-cloud <name>",
+      "neutron: the cloud in clouds.yaml (default: $OS_CLOUD, else the OS_* variables)",
+    )
+    .option(
+      "--cluster-id <id>",
+      "neutron: names this cluster's objects in OpenStack, so only they are ever adopted or swept (default: the kube-system namespace's UID)",
+    )
     .option("--install-crds", "create or update the raven.io CRDs at start (embedded backend)")
     .option("--annotation-prefix <prefix>", "prefix of the annotation keys", "raven.io")
     .addOption(

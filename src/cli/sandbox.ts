@@ -26,8 +26,8 @@ export function sandboxCommand(): Command {
     .addOption(
       new Option(
         "--backend <name>",
-        'SDN backend raven-controller runs with ("none": no raven-controller)',
-      ).choices(["embedded", "none"]),
+        'SDN backend raven-controller runs with ("neutron": real Neutron and Octavia started on this machine; "none": no raven-controller)',
+      ).choices(["embedded", "neutron", "none"]),
     )
     .option(
       "--no-raven-controller",

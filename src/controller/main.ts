@@ -1,4 +1,5 @@
 // Process wiring for `raven controller`: options -> runController, signals, exit codes.
+import { NAMESPACES } from "../kube/resource.ts";
 import { createLogger } from "../util/log.ts";
 import { DEFAULT_CONFIG } from "./context.ts";
 import { runController } from "./run.ts";
@@ -6,7 +7,11 @@ import { runController } from "./run.ts";
 export interface ControllerCommandOptions {
   kubeconfig?: string;
   inCluster?: boolean;
-  backend: "embedded";
+  backend: "embedded" | "neutron";
+  /** neutron: the cloud in clouds.yaml (default OS_CLOUD, else the OS_* variables). */
+  osCloud?: string;
+  /** neutron: names this cluster's objects (default: the kube-system namespace's UID). */
+  clusterId?: string;
   installCrds?: boolean;
   annotationPrefix: string;
   annotationNames: "raven" | "kuryr";
@@ -55,6 +60,19 @@ export async function runControllerCommand(o: ControllerCommandOptions): Promise
         annotationPrefix: o.annotationPrefix,
         annotationNaming: o.annotationNames,
         backend: async (client, informers, logger) => {
+          if (o.backend === "neutron") {
+            const { createNeutronBackend } = await import("../sdn/neutron/create.ts");
+            const clusterId =
+              o.clusterId ?? (await client.get(NAMESPACES, "", "kube-system")).metadata.uid ?? "kubernetes";
+            return createNeutronBackend({
+              cloud: o.osCloud,
+              clusterId,
+              podCidr: config.podCidr,
+              namespaceSubnetPrefix: config.namespacePrefixLength,
+              reservedCidrs: [config.defaultNamespaceCidr],
+              logger,
+            });
+          }
           const { EmbeddedBackend } = await import("../sdn/embedded/backend.ts");
           if (o.installCrds) {
             const { installCrds } = await import("../sdn/embedded/crds.ts");

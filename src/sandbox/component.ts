@@ -7,6 +7,8 @@ import type { Logger } from "pino";
 export interface Command {
   cmd: string;
   args: string[];
+  /** Set in the child's environment on top of ours. */
+  env?: Record<string, string>;
 }
 
 /** Our children need no extra CA bundle; loading the machine's costs every Node start ~70 ms. */
@@ -38,7 +40,10 @@ export class Component {
   start(): void {
     const fd = openSync(this.logFile, "a");
     this.startedAt = Date.now();
-    const child = spawn(this.command.cmd, this.command.args, { stdio: ["ignore", fd, fd], env: childEnv() });
+    const child = spawn(this.command.cmd, this.command.args, {
+      stdio: ["ignore", fd, fd],
+      env: { ...childEnv(), ...this.command.env },
+    });
     closeSync(fd);
     this.child = child;
     child.once("error", (err) => this.log.error({ component: this.name, err }, "component failed to start"));

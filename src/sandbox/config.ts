@@ -28,7 +28,7 @@ export interface SandboxConfig {
   /** Built-in controllers to run, kube-controller-manager style: "*" for all, "-name" to leave one out. */
   controllers: string;
   /** The SDN backend raven-controller runs with, or "none" to run no raven-controller. */
-  backend: "embedded" | "none";
+  backend: "embedded" | "neutron" | "none";
   /** Start raven-controller (false: the CRDs are installed and pods wait for Raven, but you run it). */
   ravenController: boolean;
   /** raven-controller's /healthz and /metrics port. */

@@ -57,6 +57,17 @@ export function writeNodeKubeconfig(
   return file;
 }
 
+/** The sandbox's cloud, as raven-controller and raven-agent are pointed at it (--backend neutron). */
+export const SANDBOX_CLOUD = "raven-sandbox";
+
+export function neutronFlags(cfg: SandboxConfig): string[] {
+  return ["--backend", "neutron", "--os-cloud", SANDBOX_CLOUD, "--cluster-id", cfg.instanceId];
+}
+
+export function neutronEnv(cfg: SandboxConfig): Record<string, string> {
+  return { OS_CLIENT_CONFIG_FILE: join(cfg.dir, "openstack", "clouds.yaml") };
+}
+
 /** `raven agent` inside the node's netns, serving raven-cni on the node's socket. */
 export function agentCommand(
   cfg: SandboxConfig,
@@ -77,8 +88,13 @@ export function agentCommand(
     cfg.annotationPrefix,
     "--annotation-names",
     cfg.annotationNames,
+    ...(cfg.backend === "neutron" ? neutronFlags(cfg) : []),
   ]);
-  return { cmd: "nsenter", args: [`--net=${node.netnsPath}`, r.cmd, ...r.args] };
+  return {
+    cmd: "nsenter",
+    args: [`--net=${node.netnsPath}`, r.cmd, ...r.args],
+    ...(cfg.backend === "neutron" ? { env: neutronEnv(cfg) } : {}),
+  };
 }
 
 export function containerdCommand(node: NodeLayout): Command {

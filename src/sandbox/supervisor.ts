@@ -34,8 +34,9 @@ import {
   gatewayIp,
   netnsNames,
 } from "./node/network.ts";
+import { OpenStackServices } from "./openstack/services.ts";
 import { ensureEtcdPki, ensurePki } from "./pki.ts";
-import { nodeLayouts, RunningNode } from "./real-nodes.ts";
+import { neutronEnv, neutronFlags, nodeLayouts, RunningNode, SANDBOX_CLOUD } from "./real-nodes.ts";
 
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 
@@ -164,6 +165,7 @@ export async function up(opts: UpOptions): Promise<void> {
   const saveState = () => writeFileSync(p.state, JSON.stringify(state, null, 2));
   saveState();
   let etcd: RunningEtcd | undefined;
+  let openstack: OpenStackServices | undefined;
   const components: Component[] = [];
   const nodes: RunningNode[] = [];
   const track = (c: Component) => {
@@ -189,6 +191,7 @@ export async function up(opts: UpOptions): Promise<void> {
       if (nodes.length)
         progress(progressLine("nodes", Date.now() - t, `${pods.reduce((a, b) => a + b, 0)} pods stopped`));
       for (const c of [...components].reverse()) await c.stop();
+      await openstack?.stop();
       await etcd?.stop();
       if (nodes.length) await releaseNodeNetworks(cfg.instanceId, opts.log);
       rmSync(p.state, { force: true });
@@ -251,6 +254,12 @@ export async function up(opts: UpOptions): Promise<void> {
       prepared.catch(() => undefined);
     }
     progress(`raven sandbox in ${cfg.dir}`);
+    // Neutron and Octavia take ~15 s: they start while etcd and the API server do.
+    const openstackStarted =
+      cfg.backend === "neutron"
+        ? startOpenStack(cfg, layouts.length ? gatewayIp(cfg.nodeCidr) : undefined)
+        : undefined;
+    openstackStarted?.catch(() => undefined);
     let tStep = Date.now();
     etcd = await startEtcd({
       dataDir: p.etcdData,
@@ -298,32 +307,49 @@ export async function up(opts: UpOptions): Promise<void> {
     state.children["controller-manager"] = cm.child!.pid!;
     progress(progressLine("controllers", Date.now() - tStep, "started"));
     tStep = Date.now();
+    if (openstackStarted) {
+      const t = Date.now();
+      openstack = await openstackStarted;
+      for (const [name, pid] of Object.entries(openstack.pids())) state.children[`openstack-${name}`] = pid;
+      progress(
+        progressLine(
+          "openstack",
+          Date.now() - t,
+          `neutron ${openstack.endpoints.neutron}, octavia ${openstack.endpoints.octavia}`,
+        ),
+      );
+      tStep = Date.now();
+    }
     if (cfg.backend !== "none") await installRaven(p.kubeconfig);
     if (cfg.backend !== "none" && cfg.ravenController) {
       const raven = new Component(
         "raven-controller",
-        ravenCommand(
-          [
-            "controller",
-            "--kubeconfig",
-            p.componentKubeconfig("raven-controller"),
-            "--backend",
-            cfg.backend,
-            "--pod-cidr",
-            cfg.podCidr,
-            "--service-cidr",
-            cfg.serviceCidr,
-            "--external-cidr",
-            cfg.externalCidr,
-            "--listen",
-            `127.0.0.1:${cfg.ravenMetricsPort}`,
-            "--annotation-prefix",
-            cfg.annotationPrefix,
-            "--annotation-names",
-            cfg.annotationNames,
-          ],
-          deployedNodeOptions().split(/\s+/).filter(Boolean),
-        ),
+        {
+          ...ravenCommand(
+            [
+              "controller",
+              "--kubeconfig",
+              p.componentKubeconfig("raven-controller"),
+              "--backend",
+              cfg.backend,
+              "--pod-cidr",
+              cfg.podCidr,
+              "--service-cidr",
+              cfg.serviceCidr,
+              "--external-cidr",
+              cfg.externalCidr,
+              "--listen",
+              `127.0.0.1:${cfg.ravenMetricsPort}`,
+              "--annotation-prefix",
+              cfg.annotationPrefix,
+              "--annotation-names",
+              cfg.annotationNames,
+              ...(cfg.backend === "neutron" ? neutronFlags(cfg).slice(2) : []),
+            ],
+            deployedNodeOptions().split(/\s+/).filter(Boolean),
+          ),
+          ...(cfg.backend === "neutron" ? { env: neutronEnv(cfg) } : {}),
+        },
         join(p.logs, "raven-controller.log"),
         opts.log,
       );
@@ -360,6 +386,22 @@ export async function up(opts: UpOptions): Promise<void> {
     if (!shuttingDown) saveState();
   }, 2000).unref();
   await new Promise<never>(() => {});
+}
+
+/** PostgreSQL's data for --backend neutron: outside the (root-only) sandbox dir, named after the instance. */
+function openstackDataDir(cfg: SandboxConfig): string {
+  return `/var/tmp/${cfg.instanceId}-openstack-db`;
+}
+
+/** Neutron, Octavia and what they need, for --backend neutron; on the nodes' gateway when there are nodes. */
+async function startOpenStack(cfg: SandboxConfig, host: string | undefined): Promise<OpenStackServices> {
+  return OpenStackServices.start({
+    dir: join(cfg.dir, "openstack"),
+    dataDir: openstackDataDir(cfg),
+    instance: cfg.instanceId,
+    cloud: SANDBOX_CLOUD,
+    host,
+  });
 }
 
 /**
@@ -479,6 +521,8 @@ export async function stop(
         ),
     );
   await kill(names);
+  // The OpenStack services' processes do not all name the dir: by their recorded PIDs.
+  OpenStackServices.killLeftovers(join(dir, "openstack"));
   if (cfg && nodeLayouts(cfg).length) await releaseNodeNetworks(cfg.instanceId);
   rmSync(paths(dir).state, { force: true });
   return true;
@@ -504,6 +548,8 @@ export async function down(dirArg: string, keepData = false): Promise<void> {
   const cfg = readConfig(dir);
   if (!cfg) return;
   await killSandboxProcesses(cfg.instanceId, dir);
+  OpenStackServices.killLeftovers(join(dir, "openstack"));
+  rmSync(openstackDataDir(cfg), { recursive: true, force: true });
   for (const l of nodeLayouts(cfg)) await cleanupContainerdState(l);
   await unmountUnder(dir);
   await deleteSandboxNetwork(cfg.instanceId);

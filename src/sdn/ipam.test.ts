@@ -5,6 +5,7 @@ import {
   chooseFreeIp,
   cidrContains,
   defaultLayout,
+  externalSubnetLayout,
   firstFreeIp,
   firstFreeSubnet,
   isAssignable,
@@ -12,6 +13,7 @@ import {
   parseCidr,
   parseIpv4,
   poolCapacity,
+  serviceSubnetLayout,
 } from "./ipam.ts";
 
 test("Neutron's default layout skips network, gateway and broadcast", () => {
@@ -90,4 +92,27 @@ test("never-released addresses go first (lowest), then the least recently releas
     chooseFreeIp([{ start: "10.1.0.5", end: "10.1.0.5" }], new Set(["10.1.0.5"]), null, released),
     undefined,
   );
+});
+
+test("a service CIDR's Neutron subnet is twice its size; the router and Neutron's own picks stay in the other half", () => {
+  assert.deepEqual(serviceSubnetLayout("10.0.0.0/24"), {
+    cidr: "10.0.0.0/23",
+    gateway: "10.0.1.254",
+    pools: [{ start: "10.0.1.0", end: "10.0.1.253" }],
+  });
+  assert.deepEqual(serviceSubnetLayout("10.0.1.0/24"), {
+    cidr: "10.0.0.0/23",
+    gateway: "10.0.0.254",
+    pools: [{ start: "10.0.0.1", end: "10.0.0.253" }],
+  });
+  assert.throws(() => serviceSubnetLayout("10.0.0.0/31"));
+});
+
+test("Raven's own external subnet keeps its last address for the router, out of the floating IP pool", () => {
+  assert.deepEqual(externalSubnetLayout("172.16.0.0/24"), {
+    cidr: "172.16.0.0/24",
+    gateway: null,
+    pools: [{ start: "172.16.0.2", end: "172.16.0.253" }],
+    router: "172.16.0.254",
+  });
 });

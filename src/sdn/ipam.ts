@@ -179,3 +179,45 @@ export function macForIp(ip: string): string {
   const b = [(n >>> 16) & 255, (n >>> 8) & 255, n & 255].map((x) => x.toString(16).padStart(2, "0"));
   return `fa:16:3e:${b.join(":")}`;
 }
+
+/**
+ * The Neutron subnet for a Kubernetes service CIDR (Kuryr's layout): twice its size, so the
+ * ClusterIPs keep their half to themselves and the other half holds the router's interface (its
+ * last usable address, the gateway) and whatever Neutron allocates on its own (the pools).
+ */
+export function serviceSubnetLayout(serviceCidr: string): {
+  cidr: string;
+  gateway: string;
+  pools: { start: string; end: string }[];
+} {
+  const c = parseCidr(serviceCidr);
+  if (!c || c.prefix < 1 || c.prefix > 29) throw new Error(`${serviceCidr}: not a service CIDR of /1 to /29`);
+  const parent: Ipv4Cidr = { base: (c.base & maskOf(c.prefix - 1)) >>> 0, prefix: c.prefix - 1 };
+  const other = parent.base === c.base ? c.base + cidrSize(c) : parent.base;
+  const last = other + cidrSize(c) - 1;
+  return {
+    cidr: formatCidr(parent),
+    gateway: formatIpv4(last - 1),
+    pools: [{ start: formatIpv4(other + (other === parent.base ? 1 : 0)), end: formatIpv4(last - 2) }],
+  };
+}
+
+/**
+ * The external subnet Raven makes itself (the sandbox's; a real cloud's is its operator's): no
+ * gateway, its last usable address kept for the router's gateway, the rest for floating IPs.
+ */
+export function externalSubnetLayout(cidr: string): {
+  cidr: string;
+  gateway: null;
+  pools: { start: string; end: string }[];
+  router: string;
+} {
+  const { pools } = defaultLayout(cidr);
+  const end = parseIpv4(pools[0].end)!;
+  return {
+    cidr,
+    gateway: null,
+    pools: [{ start: pools[0].start, end: formatIpv4(end - 1) }],
+    router: formatIpv4(end),
+  };
+}

@@ -64,7 +64,7 @@ export async function startSandbox(
     /** Nodes that run real containers (containerd + kubelet); 0 unless a test needs them. */
     nodes?: number;
     controllers?: string;
-    backend?: "embedded" | "none";
+    backend?: "embedded" | "neutron" | "none";
     /** With a backend: false leaves raven-controller to the test. */
     ravenController?: boolean;
     audit?: boolean;

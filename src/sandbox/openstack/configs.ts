@@ -11,10 +11,10 @@ export interface OpenStackPorts {
   postgres: number;
 }
 
-export function neutronConf(o: { state: string; port: number; dbUrl: string }): string {
+export function neutronConf(o: { state: string; host: string; port: number; dbUrl: string }): string {
   return `# Rendered by raven's sandbox (src/sandbox/openstack/configs.ts).
 [DEFAULT]
-bind_host = 127.0.0.1
+bind_host = ${o.host}
 bind_port = ${o.port}
 # noauth: requests without X-Project-Id get an admin context (project fake_project_id).
 auth_strategy = noauth
@@ -75,7 +75,13 @@ quota_security_group_rule = -1
 `;
 }
 
-export function octaviaConf(o: { state: string; port: number; rabbitPort: number; dbUrl: string }): string {
+export function octaviaConf(o: {
+  state: string;
+  host: string;
+  port: number;
+  rabbitPort: number;
+  dbUrl: string;
+}): string {
   return `# Rendered by raven's sandbox (src/sandbox/openstack/configs.ts).
 [DEFAULT]
 transport_url = rabbit://guest:guest@127.0.0.1:${o.rabbitPort}/
@@ -84,10 +90,10 @@ debug = false
 use_stderr = false
 
 [api_settings]
-bind_host = 127.0.0.1
+bind_host = ${o.host}
 bind_port = ${o.port}
 auth_strategy = noauth
-api_base_uri = http://127.0.0.1:${o.port}
+api_base_uri = http://${o.host}:${o.port}
 # Octavia's own noop_driver provider leaves load balancers PENDING_CREATE forever.
 enabled_provider_drivers = amphora:Amphora provider (no-op compute/network/amphora drivers)
 default_provider_driver = amphora
@@ -156,13 +162,20 @@ vm_memory_high_watermark.relative = 0.8
 }
 
 /** clouds.yaml for the services: the real openstack CLI and Raven read it (auth_type none). */
-export function cloudsYaml(cloud: string, ports: Pick<OpenStackPorts, "neutron" | "octavia">): string {
+export function cloudsYaml(
+  cloud: string,
+  host: string,
+  ports: Pick<OpenStackPorts, "neutron" | "octavia">,
+): string {
   return `clouds:
   ${cloud}:
     auth_type: none
     auth:
-      endpoint: "http://127.0.0.1:${ports.neutron}"
-    network_endpoint_override: "http://127.0.0.1:${ports.neutron}/"
-    load_balancer_endpoint_override: "http://127.0.0.1:${ports.octavia}/"
+      endpoint: "http://${host}:${ports.neutron}"
+    # Raven's own key: without Keystone there is no token to scope, so Raven creates its
+    # objects in this project (the openstack CLI ignores it).
+    raven_project_id: raven
+    network_endpoint_override: "http://${host}:${ports.neutron}/"
+    load_balancer_endpoint_override: "http://${host}:${ports.octavia}/"
 `;
 }

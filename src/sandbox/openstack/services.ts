@@ -6,7 +6,16 @@
 // the schemas are built from the models (alembic cannot run them quickly), the worker is ready
 // once it consumes its RabbitMQ queue.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, writeFileSync } from "node:fs";
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,6 +43,11 @@ export interface OpenStackServicesOptions {
   dataDir: string;
   /** Names this instance (RabbitMQ's node); letters, digits and dashes. */
   instance: string;
+  /**
+   * The address Neutron and Octavia listen on: 127.0.0.1 (default), or a host address the
+   * sandbox's nodes reach (their underlay's gateway), never one that leaves the machine.
+   */
+  host?: string;
   /** The cloud's name in clouds.yaml. */
   cloud?: string;
   /** Told each step as it completes. */
@@ -109,9 +123,10 @@ export class OpenStackServices {
     this.o = o;
     this.ports = ports;
     const cloud = o.cloud ?? "raven-sandbox";
+    const host = o.host ?? "127.0.0.1";
     this.endpoints = {
-      neutron: `http://127.0.0.1:${ports.neutron}`,
-      octavia: `http://127.0.0.1:${ports.octavia}`,
+      neutron: `http://${host}:${ports.neutron}`,
+      octavia: `http://${host}:${ports.octavia}`,
       cloudsYaml: join(o.dir, "clouds.yaml"),
       cloud,
     };
@@ -163,6 +178,10 @@ export class OpenStackServices {
     };
   }
 
+  private get host(): string {
+    return this.o.host ?? "127.0.0.1";
+  }
+
   private get rabbitNode(): string {
     return `${this.o.instance}@localhost`;
   }
@@ -209,7 +228,7 @@ export class OpenStackServices {
 
     writeFileSync(
       join(dir, "neutron.conf"),
-      neutronConf({ state: dir, port: this.ports.neutron, dbUrl: db("neutron") }),
+      neutronConf({ state: dir, host: this.host, port: this.ports.neutron, dbUrl: db("neutron") }),
     );
     this.launch("neutron-server", "/usr/bin/neutron-server", ["--config-file", join(dir, "neutron.conf")]);
 
@@ -235,6 +254,7 @@ export class OpenStackServices {
       join(dir, "octavia.conf"),
       octaviaConf({
         state: dir,
+        host: this.host,
         port: this.ports.octavia,
         rabbitPort: this.ports.rabbit,
         dbUrl: db("octavia"),
@@ -243,7 +263,7 @@ export class OpenStackServices {
     this.launch("octavia-api", "/usr/bin/octavia-api", ["--config-file", join(dir, "octavia.conf")]);
     // The worker retries the broker every second until RabbitMQ is up.
     this.launch("octavia-worker", "/usr/bin/octavia-worker", ["--config-file", join(dir, "octavia.conf")]);
-    writeFileSync(this.endpoints.cloudsYaml, cloudsYaml(this.endpoints.cloud, this.ports));
+    writeFileSync(this.endpoints.cloudsYaml, cloudsYaml(this.endpoints.cloud, this.host, this.ports));
 
     const alive = (name: string) => () => this.alive(name);
     await until("neutron-server", 120_000, alive("neutron-server"), () =>
@@ -378,6 +398,49 @@ export class OpenStackServices {
     child.on("error", () => {});
     this.children.set(name, child);
     this.stopSignals.set(name, stopSignal);
+    // For killLeftovers: the PID and a piece of its command line only ours has.
+    if (child.pid) {
+      mkdirSync(join(this.o.dir, "run"), { recursive: true });
+      const token =
+        args.find((a) => a.includes(this.o.dir) || a.includes(this.o.dataDir)) ??
+        (args.length ? args.join(" ") : cmd);
+      writeFileSync(
+        join(this.o.dir, "run", `${name}.pid`),
+        JSON.stringify({ pid: child.pid, token, exe: cmd }),
+      );
+    }
+  }
+
+  /**
+   * Kills what a crashed supervisor left running of the services under `dir` (by the PIDs it
+   * recorded, each checked against its command line, so a reused PID is never hit).
+   */
+  static killLeftovers(dir: string): void {
+    const run = join(dir, "run");
+    if (!existsSync(run)) return;
+    for (const f of readdirSync(run)) {
+      let rec: { pid: number; token: string };
+      try {
+        rec = JSON.parse(readFileSync(join(run, f), "utf8"));
+        const cmdline = readFileSync(`/proc/${rec.pid}/cmdline`, "utf8").split("\0").join(" ");
+        if (!cmdline.includes(rec.token)) continue;
+      } catch {
+        continue; // gone
+      }
+      for (const target of [-rec.pid, rec.pid])
+        try {
+          process.kill(target, "SIGKILL");
+        } catch {
+          // already gone
+        }
+    }
+  }
+
+  /** The PID of each process it started (the supervisor records them). */
+  pids(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [name, c] of this.children) if (c.pid) out[name] = c.pid;
+    return out;
   }
 
   private alive(name: string): boolean {

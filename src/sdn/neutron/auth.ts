@@ -34,7 +34,7 @@ export class StaticAuth implements Auth {
   }
   invalidate(): void {}
   async projectId() {
-    return this.cloud.auth.project_id;
+    return this.cloud.projectId;
   }
 }
 

@@ -18,7 +18,13 @@ import {
   type SdnBackend,
   SdnError,
 } from "../backend.ts";
-import { defaultLayout, firstFreeSubnet, parseCidr } from "../ipam.ts";
+import {
+  defaultLayout,
+  externalSubnetLayout,
+  firstFreeSubnet,
+  parseCidr,
+  serviceSubnetLayout,
+} from "../ipam.ts";
 import type {
   FloatingIp,
   FloatingIpRole,
@@ -60,13 +66,16 @@ export interface NeutronBackendOptions {
   /** How often the whole state is listed again (others' changes, deletions behind our back). Default 30 s. */
   resyncMs?: number;
   logger?: Logger;
+  /** Called by stop() (closes the transport's connections). */
+  onStop?: () => Promise<void>;
 }
 
 const CLUSTER: Owner = { kind: "Cluster", namespace: "", name: "raven", uid: "cluster" };
 
 export class NeutronBackend implements SdnBackend {
   readonly name = "neutron";
-  private readonly o: Required<Omit<NeutronBackendOptions, "projectId">> & { projectId?: string };
+  private readonly o: Required<Omit<NeutronBackendOptions, "projectId" | "onStop">> &
+    Pick<NeutronBackendOptions, "projectId" | "onStop">;
   private readonly state: NeutronState;
   private readonly lock = new KeyedLock();
   private readonly released = new Set<(subnetId: string) => void>();
@@ -126,6 +135,7 @@ export class NeutronBackend implements SdnBackend {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.resyncing?.catch(() => {});
+    await this.o.onStop?.();
   }
 
   /** Lists this cluster's objects again and tells the listeners what changed behind our back. */
@@ -194,15 +204,22 @@ export class NeutronBackend implements SdnBackend {
       // Carving and creating under one lock: two namespaces must not get the same block (Neutron
       // would allow the overlap).
       const subnet = await this.lock.run("carve", async () => {
-        const cidr = req.cidr ?? this.carve();
-        const layout = defaultLayout(cidr);
+        const requested = req.cidr ?? this.carve();
+        // The service subnet is Kuryr's double-size one: the router's interface must not take
+        // the first ClusterIP (the kubernetes Service's).
+        const { cidr, ...layout } =
+          req.purpose === "services"
+            ? serviceSubnetLayout(requested)
+            : req.purpose === "external"
+              ? externalSubnetLayout(requested)
+              : { cidr: requested, ...defaultLayout(requested) };
         return this.write(() =>
           this.o.neutron.createSubnet({
             name: `${req.name}-subnet`,
             network_id: network.id,
             ip_version: 4,
             cidr,
-            gateway_ip: req.purpose === "external" ? null : layout.gateway,
+            gateway_ip: layout.gateway,
             allocation_pools: layout.pools,
             enable_dhcp: false,
             description,
@@ -213,7 +230,7 @@ export class NeutronBackend implements SdnBackend {
       this.state.putSubnet(subnet);
       this.state.putNetwork({ ...network, subnets: [subnet.id] });
       await this.tag("subnets", subnet.id).catch(() => {});
-      if (req.purpose === "external") await this.ensureRouter(network.id);
+      if (req.purpose === "external") await this.ensureRouter(network.id, subnet);
       else if (this.router)
         await this.write(() => this.o.neutron.addRouterInterface(this.router!.id, subnet.id));
       this.notifyChanged();
@@ -225,13 +242,19 @@ export class NeutronBackend implements SdnBackend {
    * The router to the external network, made once it exists, with every pod and service subnet
    * of ours on it (floating IPs need a route from the external network to the VIP's subnet).
    */
-  private async ensureRouter(externalNetworkId: string): Promise<void> {
+  private async ensureRouter(externalNetworkId: string, externalSubnet: Subnet): Promise<void> {
     await this.lock.run("router", async () => {
       if (this.router) return;
       const router = await this.write(() =>
         this.o.neutron.createRouter({
           name: "raven",
-          external_gateway_info: { network_id: externalNetworkId },
+          // At the address kept out of the pool, so it never takes one a Service asks for.
+          external_gateway_info: {
+            network_id: externalNetworkId,
+            external_fixed_ips: [
+              { subnet_id: externalSubnet.id, ip_address: externalSubnetLayout(externalSubnet.cidr).router },
+            ],
+          },
           ...(this.o.projectId ? { project_id: this.o.projectId } : {}),
           description: describe(this.o.clusterId, CLUSTER),
         }),
@@ -340,6 +363,32 @@ export class NeutronBackend implements SdnBackend {
     const gone = this.state.removePort(portId);
     for (const ip of gone?.port.fixed_ips ?? []) for (const l of this.released) l(ip.subnet_id);
     this.notifyChanged();
+  }
+
+  // What a node's agent reads (the embedded backend has the same).
+
+  /** Every pod network of ours with its subnet. */
+  listPodNetworks(): NetworkWithSubnet[] {
+    return this.state
+      .allNetworks()
+      .filter((n) => n.ownership.purpose === "pods")
+      .flatMap((n) => {
+        const subnet = this.state.subnetsOf(n.network.id)[0];
+        return subnet ? [{ network: toNetwork(n.network), subnet }] : [];
+      });
+  }
+
+  /** The owner UID of a port of ours. */
+  portOwner(portId: string): string | undefined {
+    return this.state.port(portId)?.ownership.owner.uid;
+  }
+
+  listLoadBalancers(): LoadBalancerState[] {
+    return this.state.allLoadBalancers().map((l) => l.lb);
+  }
+
+  listFloatingIps(): FloatingIp[] {
+    return this.state.allFloatingIps().map((f) => f.fip);
   }
 
   // Load balancers and floating IPs.

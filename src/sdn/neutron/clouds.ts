@@ -41,6 +41,8 @@ const CloudSchema = z
     load_balancer_endpoint_override: z.string().optional(),
     cacert: z.string().optional(),
     verify: z.boolean().optional(),
+    /** Raven's own: without Keystone there is no token scope, so the project to create in. */
+    raven_project_id: z.string().optional(),
   })
   .passthrough();
 
@@ -60,6 +62,8 @@ export interface CloudConfig {
   interface: "public" | "internal" | "admin";
   /** Endpoint overrides by service type ("network", "load-balancer"). */
   endpointOverride: Partial<Record<ServiceType, string>>;
+  /** Without Keystone: the project Raven creates its objects in (`raven_project_id`). */
+  projectId?: string;
   /** A CA bundle file for TLS, and whether to verify at all. */
   cacert?: string;
   verify: boolean;
@@ -222,6 +226,7 @@ function resolve(name: string, c: z.infer<typeof CloudSchema>, source: string | 
     regionName: c.region_name,
     interface: iface,
     endpointOverride,
+    projectId: c.raven_project_id ?? auth.project_id,
     cacert: c.cacert,
     verify: c.verify ?? true,
     source,

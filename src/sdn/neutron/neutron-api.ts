@@ -148,7 +148,10 @@ export class NeutronApi {
   // Routers.
   async createRouter(body: {
     name: string;
-    external_gateway_info?: { network_id: string };
+    external_gateway_info?: {
+      network_id: string;
+      external_fixed_ips?: { subnet_id: string; ip_address?: string }[];
+    };
     project_id?: string;
     description?: string;
   }): Promise<NeutronRouter> {
