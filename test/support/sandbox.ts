@@ -1,7 +1,7 @@
 // Test harness: a real sandbox (etcd, API server, controller-manager) in a temporary dir,
 // the real kubectl against it, and clean-up that runs even when a test fails.
 import { execFile } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -98,8 +98,17 @@ export async function startSandbox(
   );
   const stop = async () => {
     // RAVEN_TEST_LOGS=DIR keeps each sandbox's logs there (to read after a failure).
-    if (process.env.RAVEN_TEST_LOGS)
+    if (process.env.RAVEN_TEST_LOGS) {
       cpSync(join(dir, "logs"), join(process.env.RAVEN_TEST_LOGS, basename(dir)), { recursive: true });
+      if (existsSync(join(dir, "openstack", "logs")))
+        cpSync(
+          join(dir, "openstack", "logs"),
+          join(process.env.RAVEN_TEST_LOGS, basename(dir), "openstack"),
+          {
+            recursive: true,
+          },
+        );
+    }
     await run(RAVEN, ["sandbox", "down", "--dir", dir], { timeoutMs: 120_000 });
     rmSync(dir, { recursive: true, force: true });
   };
