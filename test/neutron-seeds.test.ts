@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { instanceIdFor } from "../src/sandbox/config.ts";
 import { eventually, run, type Sandbox, startSandbox } from "./support/sandbox.ts";
 
 const RAVEN = fileURLToPath(new URL("../bin/raven", import.meta.url));
@@ -57,6 +58,39 @@ test("seed 000: the pod's Neutron port is the address and MAC inside it", async 
   const link = await k(["exec", "nginx", "--", "ip", "link", "show", "eth0"]);
   assert.match(link, new RegExp(`link/ether ${port["MAC Address"]} `));
   assert.equal(port["Device Owner"], "compute:raven");
+  // raven net prints it from Neutron as it does from the embedded backend.
+  const instanceId = instanceIdFor(sb.dir);
+  const net = await run(
+    RAVEN,
+    [
+      "net",
+      "port-list",
+      "--backend",
+      "neutron",
+      "--os-cloud",
+      "raven-sandbox",
+      "--cluster-id",
+      instanceId,
+      "--name",
+      "nginx",
+      "-o",
+      "json",
+    ],
+    {
+      env: {
+        ...process.env,
+        KUBECONFIG: sb.kubeconfig,
+        OS_CLIENT_CONFIG_FILE: join(sb.dir, "openstack", "clouds.yaml"),
+      },
+      timeoutMs: 60_000,
+    },
+  );
+  assert.equal(net.code, 0, net.stderr);
+  const rows = JSON.parse(net.stdout);
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0].id, port.ID);
+  assert.equal(rows[0].mac_address, port["MAC Address"]);
+  assert.equal(rows[0].fixed_ips[0].ip_address, ip);
 });
 
 test("seed 001: the Service is an Octavia load balancer at its ClusterIP; the VIP and the floating IP carry traffic", async () => {

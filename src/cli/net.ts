@@ -43,6 +43,17 @@ export function netCommand(): Command {
         new Option("-o, --output <format>", "output format").choices(["table", "json"]).default("table"),
       )
       .option("--kubeconfig <file>", "kubeconfig of the cluster (default: $KUBECONFIG, ~/.kube/config)")
+      .addOption(
+        new Option("--backend <name>", "SDN backend").choices(["embedded", "neutron"]).default("embedded"),
+      )
+      .option(
+        "--os-cloud <name>",
+        "neutron: the cloud in clouds.yaml (default: $OS_CLOUD, else the OS_* variables)",
+      )
+      .option(
+        "--cluster-id <id>",
+        "neutron: the cluster's id, as raven-controller's (default: the kube-system namespace's UID)",
+      )
       .action(async (o) => {
         const { printListing } = await import("./net-print.ts");
         await printListing(k.kind, o);
