@@ -433,4 +433,88 @@ test("Services: an Octavia load balancer at the ClusterIP with a member per endp
   assert.deepEqual(await osc("floating", "ip", "list", "--floating-ip-address", "172.16.0.4"), []);
   assert.equal(await neutron.getPort(lb.loadbalancer.vip_port_id), undefined);
   assert.equal((await neutron.listPorts({ device_id: pod("demo-a").uid })).length, 1);
+  // A namespace's network leaves the router on its way out.
+  for (const p of replicas) await restarted.deletePort(p.id);
+  await restarted.deleteNetwork(pods.network.id);
+  assert.deepEqual(await neutron.listNetworks({ id: pods.network.id }), []);
+});
+
+test("port pools: a pod takes a pre-made port with one update; its port goes back to the pool; a restart finds the pool; the network drains it", async () => {
+  const pooled = async (clusterId: string) => {
+    const b = new NeutronBackend({
+      neutron,
+      octavia,
+      clusterId,
+      projectId: PROJECT,
+      logger: silentLogger,
+      resyncMs: 600_000,
+      portPool: { min: 3, batch: 4, max: 6 },
+    });
+    assert.ok(await b.start(aborts.signal));
+    backends.push(b);
+    return b;
+  };
+  const b = await pooled("c4");
+  const net = await b.ensureNetwork({
+    owner: ns("pooled"),
+    name: "pooled-net",
+    purpose: "pods",
+    cidr: "10.20.0.0/24",
+  });
+  const make = (name: string) =>
+    b.createPort({
+      owner: pod(name, "pooled"),
+      name,
+      networkId: net.network.id,
+      subnetId: net.subnet.id,
+      hostId: "node-1",
+    });
+  // The first pod finds no pool: its port is made, and the pool fills behind it.
+  const first = await make("first");
+  await b.poolsSettled();
+  assert.equal(b.pooledPorts(net.network.id, "node-1"), 4);
+  const before = new Set(
+    (await neutron.listPorts({ network_id: net.network.id, name: "raven-pool" })).map((p) => p.id),
+  );
+  assert.equal(before.size, 4);
+  // The second takes one of them: the same Neutron port, now the pod's.
+  const second = await make("second");
+  assert.ok(before.has(second.id), "a pooled port was taken");
+  const seen = await neutron.getPort(second.id);
+  assert.equal(seen?.name, "second");
+  assert.equal(seen?.device_id, pod("second", "pooled").uid);
+  assert.equal(seen?.["binding:host_id"], "node-1");
+  assert.deepEqual(
+    b.findPorts(pod("second", "pooled").uid).map((p) => p.id),
+    [second.id],
+  );
+  assert.equal(b.pooledPorts(net.network.id, "node-1"), 3);
+  // Pooled ports are nobody's: not in the inventory, not on the network's pod list.
+  assert.deepEqual(
+    b
+      .inventory()
+      .ports.filter((p) => p.owner.namespace === "pooled")
+      .map((p) => p.object.name)
+      .sort(),
+    ["first", "second"],
+  );
+  assert.deepEqual(
+    b
+      .portsOnNetwork(net.network.id)
+      .map((p) => p.name)
+      .sort(),
+    ["first", "second"],
+  );
+  // The pod goes: its port back to the pool, not deleted.
+  await b.deletePort(second.id);
+  assert.equal(b.pooledPorts(net.network.id, "node-1"), 4);
+  assert.equal((await neutron.getPort(second.id))?.name, "raven-pool");
+  // A restarted backend finds the pool again.
+  const restarted = await pooled("c4");
+  assert.equal(restarted.pooledPorts(net.network.id, "node-1"), 4);
+  // With the last pod gone, the network goes, its pool with it.
+  await restarted.deletePort(first.id);
+  await restarted.deleteNetwork(net.network.id);
+  assert.deepEqual(await neutron.listPorts({ network_id: net.network.id }), []);
+  assert.deepEqual(await neutron.listNetworks({ id: net.network.id }), []);
 });

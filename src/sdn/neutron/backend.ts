@@ -42,6 +42,7 @@ import { NeutronLoadBalancers, VIP_DEVICE_OWNER } from "./load-balancers.ts";
 import type { NeutronApi, NeutronNetwork, NeutronPort, NeutronRouter } from "./neutron-api.ts";
 import type { OctaviaApi } from "./octavia-api.ts";
 import { clusterTag, describe, ownershipOf } from "./ownership.ts";
+import { type PortPoolOptions, PortPools } from "./port-pools.ts";
 import { NeutronState } from "./state.ts";
 
 /** device_owner of every port Raven makes (as Kuryr's compute:kuryr): pod ports and pooled ones. */
@@ -68,14 +69,17 @@ export interface NeutronBackendOptions {
   logger?: Logger;
   /** Called by stop() (closes the transport's connections). */
   onStop?: () => Promise<void>;
+  /** Port pools per network and node (Kuryr's); none when absent. */
+  portPool?: PortPoolOptions;
 }
 
 const CLUSTER: Owner = { kind: "Cluster", namespace: "", name: "raven", uid: "cluster" };
 
 export class NeutronBackend implements SdnBackend {
   readonly name = "neutron";
-  private readonly o: Required<Omit<NeutronBackendOptions, "projectId" | "onStop">> &
-    Pick<NeutronBackendOptions, "projectId" | "onStop">;
+  private readonly o: Required<Omit<NeutronBackendOptions, "projectId" | "onStop" | "portPool">> &
+    Pick<NeutronBackendOptions, "projectId" | "onStop" | "portPool">;
+  private readonly pools: PortPools | undefined;
   private readonly state: NeutronState;
   private readonly lock = new KeyedLock();
   private readonly released = new Set<(subnetId: string) => void>();
@@ -105,6 +109,15 @@ export class NeutronBackend implements SdnBackend {
       projectId: opts.projectId,
     };
     this.lbs = new NeutronLoadBalancers({ ...deps, octavia: opts.octavia });
+    this.pools =
+      opts.portPool && opts.portPool.min > 0
+        ? new PortPools({
+            ...deps,
+            deviceOwner: RAVEN_DEVICE_OWNER,
+            logger: this.o.logger,
+            options: opts.portPool,
+          })
+        : undefined;
     this.fips = new NeutronFloatingIps({
       ...deps,
       external: () => {
@@ -134,6 +147,7 @@ export class NeutronBackend implements SdnBackend {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    await this.pools?.settled();
     await this.resyncing?.catch(() => {});
     await this.o.onStop?.();
   }
@@ -281,15 +295,18 @@ export class NeutronBackend implements SdnBackend {
   async deleteNetwork(networkId: string): Promise<void> {
     const owned = this.state.network(networkId);
     if (!owned) return;
-    if (this.state.portsOn(networkId).length)
-      throw new SdnError(
-        "InUse",
-        `network ${owned.network.name} still has ${this.state.portsOn(networkId).length} port(s)`,
-      );
+    const inUse = this.portsOnNetwork(networkId).length;
+    if (inUse) throw new SdnError("InUse", `network ${owned.network.name} still has ${inUse} port(s)`);
+    await this.write(async () => this.pools?.drain(networkId));
     try {
-      // Subnets first: a subnet with a port Raven does not know (someone else's) refuses, and says so.
-      for (const s of this.state.subnetsOf(networkId))
+      // Off the router, then subnets: a subnet with a port Raven does not know (someone
+      // else's) refuses, and says so.
+      for (const s of this.state.subnetsOf(networkId)) {
+        const router = this.router;
+        if (router && owned.ownership.purpose !== "external")
+          await this.write(() => this.o.neutron.removeRouterInterface(router.id, s.id));
         await this.write(() => this.o.neutron.deleteSubnet(s.id));
+      }
       await this.write(() => this.o.neutron.deleteNetwork(networkId));
     } catch (err) {
       if (err instanceof OpenStackError && err.status === 409)
@@ -318,6 +335,17 @@ export class NeutronBackend implements SdnBackend {
       if (existing) return existing;
       const subnet = this.state.subnet(req.subnetId);
       if (!subnet) throw new SdnError("NotFound", `subnet ${req.subnetId} is not one of Raven's`);
+      if (this.pools && req.hostId && !req.ipAddress) {
+        const pooled = await this.pools.take(req.networkId, req.subnetId, req.hostId, {
+          name: req.name,
+          device_id: req.owner.uid,
+          description: describe(this.o.clusterId, req.owner),
+        });
+        if (pooled) {
+          this.notifyChanged();
+          return pooled;
+        }
+      }
       if (req.ipAddress && !parseCidr(subnet.cidr))
         throw new SdnError("Invalid", `subnet ${subnet.cidr} is not a CIDR`);
       let port: NeutronPort;
@@ -354,11 +382,27 @@ export class NeutronBackend implements SdnBackend {
     return this.state.portsOf(ownerUid);
   }
 
+  /** A network's pod ports (pooled ones are nobody's yet). */
   portsOnNetwork(networkId: string): Port[] {
-    return this.state.portsOn(networkId);
+    return this.state
+      .ownedOn(networkId)
+      .filter((p) => !p.ownership.pooled)
+      .map((p) => p.port);
   }
 
   async deletePort(portId: string): Promise<void> {
+    const owned = this.state.port(portId);
+    // A pod's port goes back to its pool while the pool has room (its address with it).
+    if (this.pools && owned && !owned.ownership.pooled && owned.port.device_owner === RAVEN_DEVICE_OWNER) {
+      const pooled = await this.pools.giveBack(owned.port).catch((err) => {
+        this.o.logger.warn({ port: portId, err: String(err) }, "could not pool a pod's port; deleting it");
+        return false;
+      });
+      if (pooled) {
+        this.notifyChanged();
+        return;
+      }
+    }
     await this.write(() => this.o.neutron.deletePort(portId));
     const gone = this.state.removePort(portId);
     for (const ip of gone?.port.fixed_ips ?? []) for (const l of this.released) l(ip.subnet_id);
@@ -381,6 +425,16 @@ export class NeutronBackend implements SdnBackend {
   /** The owner UID of a port of ours. */
   portOwner(portId: string): string | undefined {
     return this.state.port(portId)?.ownership.owner.uid;
+  }
+
+  /** Waits for the port pools' refills under way (tests and benchmarks). */
+  async poolsSettled(): Promise<void> {
+    await this.pools?.settled();
+  }
+
+  /** Free pooled ports of a network on a node. */
+  pooledPorts(networkId: string, hostId: string): number {
+    return this.pools?.free(networkId, hostId).length ?? 0;
   }
 
   listLoadBalancers(): LoadBalancerState[] {
@@ -440,7 +494,7 @@ export class NeutronBackend implements SdnBackend {
       // VIP ports belong to their load balancers, and go with them.
       ports: this.state
         .allPorts()
-        .filter((p) => p.port.device_owner !== VIP_DEVICE_OWNER)
+        .filter((p) => p.port.device_owner !== VIP_DEVICE_OWNER && !p.ownership.pooled)
         .map((p) => ({ object: p.port, owner: p.ownership.owner })),
       loadBalancers: this.state.allLoadBalancers().map((l) => ({ object: l.lb, owner: l.ownership.owner })),
       floatingIps: this.state

@@ -228,6 +228,11 @@ export class NeutronState {
     return this.portsByOwner.get(ownerUid).map((id) => this.ports.get(id)!.port);
   }
 
+  /** Ours on a network, with their ownership (pooled ones included). */
+  ownedOn(networkId: string): OwnedPort[] {
+    return this.portsByNetwork.get(networkId).map((id) => this.ports.get(id)!);
+  }
+
   portsOn(networkId: string): Port[] {
     return this.portsByNetwork.get(networkId).map((id) => this.ports.get(id)!.port);
   }
