@@ -19,6 +19,7 @@ import { KubeClient } from "../src/kube/client.ts";
 import { isAlreadyExists, isGone } from "../src/kube/errors.ts";
 import type { KubeObject, WatchEvent } from "../src/kube/objects.ts";
 import type { ApiResource } from "../src/kube/resource.ts";
+import { instanceIdFor } from "../src/sandbox/config.ts";
 import { freePort } from "../src/util/ports.ts";
 import { run } from "../test/support/sandbox.ts";
 
@@ -57,6 +58,8 @@ export async function startBenchSandbox(opts: {
   cpuProfDir?: string;
   /** Write DIR/logs/audit.log (one line per API request), for diagnosis. */
   audit?: boolean;
+  /** neutron: the sandbox also runs Neutron and Octavia (DIR/openstack/clouds.yaml). Default embedded. */
+  backend?: "embedded" | "neutron";
 }): Promise<BenchSandbox> {
   const dir = mkdtempSync(join(tmpdir(), "raven-bench-"));
   if (opts.serviceCidr)
@@ -89,7 +92,7 @@ export async function startBenchSandbox(opts: {
       "--nodes",
       "0",
       "--backend",
-      "embedded",
+      opts.backend ?? "embedded",
       "--no-raven-controller",
       ...(opts.audit ? ["--audit"] : []),
     ],
@@ -147,6 +150,8 @@ export async function startController(
     /** Enables `heapSnapshot()`: SIGUSR2 writes a heap snapshot into this dir. */
     heapSnapshotDir?: string;
     logName?: string;
+    /** neutron: against the sandbox's Neutron and Octavia. Default embedded. */
+    backend?: "embedded" | "neutron";
   } = {},
 ): Promise<RunningController> {
   const cfg = sandboxConfig(sb.dir);
@@ -160,6 +165,8 @@ export async function startController(
     env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ""} --cpu-prof --cpu-prof-dir=${opts.cpuProfDir}`.trim();
   }
   if (opts.nodeOptions) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ""} ${opts.nodeOptions}`.trim();
+  const neutron = opts.backend === "neutron";
+  if (neutron) env.OS_CLIENT_CONFIG_FILE = join(sb.dir, "openstack", "clouds.yaml");
   if (opts.heapSnapshotDir) {
     mkdirSync(opts.heapSnapshotDir, { recursive: true });
     env.NODE_OPTIONS =
@@ -174,7 +181,8 @@ export async function startController(
       "--kubeconfig",
       join(sb.dir, "raven-controller.kubeconfig"),
       "--backend",
-      "embedded",
+      opts.backend ?? "embedded",
+      ...(neutron ? ["--os-cloud", "raven-sandbox", "--cluster-id", instanceIdFor(sb.dir)] : []),
       "--pod-cidr",
       cfg.podCidr,
       "--service-cidr",

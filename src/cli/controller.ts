@@ -36,6 +36,19 @@ export function controllerCommand(): Command {
       "--cluster-id <id>",
       "neutron: names this cluster's objects in OpenStack, so only they are ever adopted or swept (default: the kube-system namespace's UID)",
     )
+    .option(
+      "--port-pool-min <n>",
+      "neutron: keep this many free ports per network and node, made ahead so a pod takes one with one update (0: no pools)",
+      nonNegative,
+      0,
+    )
+    .option("--port-pool-batch <n>", "neutron: ports made per bulk create when a pool runs low", positive, 10)
+    .option(
+      "--port-pool-max <n>",
+      "neutron: a pod's port goes back to its pool only below this (0: no limit)",
+      nonNegative,
+      0,
+    )
     .option("--install-crds", "create or update the raven.io CRDs at start (embedded backend)")
     .option("--annotation-prefix <prefix>", "prefix of the annotation keys", "raven.io")
     .addOption(

@@ -12,6 +12,10 @@ export interface ControllerCommandOptions {
   osCloud?: string;
   /** neutron: names this cluster's objects (default: the kube-system namespace's UID). */
   clusterId?: string;
+  /** neutron: port pools per network and node (0: none). */
+  portPoolMin: number;
+  portPoolBatch: number;
+  portPoolMax: number;
   installCrds?: boolean;
   annotationPrefix: string;
   annotationNames: "raven" | "kuryr";
@@ -59,7 +63,7 @@ export async function runControllerCommand(o: ControllerCommandOptions): Promise
         config,
         annotationPrefix: o.annotationPrefix,
         annotationNaming: o.annotationNames,
-        backend: async (client, informers, logger) => {
+        backend: async (client, informers, logger, registry) => {
           if (o.backend === "neutron") {
             const { createNeutronBackend } = await import("../sdn/neutron/create.ts");
             const clusterId =
@@ -71,6 +75,8 @@ export async function runControllerCommand(o: ControllerCommandOptions): Promise
               namespaceSubnetPrefix: config.namespacePrefixLength,
               reservedCidrs: [config.defaultNamespaceCidr],
               logger,
+              registry,
+              portPool: { min: o.portPoolMin, batch: o.portPoolBatch, max: o.portPoolMax },
             });
           }
           const { EmbeddedBackend } = await import("../sdn/embedded/backend.ts");

@@ -7,6 +7,7 @@
 import { createServer, type Server } from "node:http";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
+import type { Registry } from "prom-client";
 import { type AnnotationNaming, annotationKeys } from "../api/annotations.ts";
 import { KubeClient, type WriteFence } from "../kube/client.ts";
 import { EventRecorder, kubeEventSink } from "../kube/events.ts";
@@ -38,6 +39,8 @@ export interface ControllerOptions {
     client: KubeClient,
     informers: SharedInformerFactory,
     log: Logger,
+    /** Where the backend registers metrics of its own (served on /metrics). */
+    registry: Registry,
   ) => SdnBackend | Promise<SdnBackend>;
   leaderElection?: {
     namespace: string;
@@ -89,8 +92,8 @@ export async function runController(opts: ControllerOptions, signal: AbortSignal
     const svc = s.metadata.labels?.[SERVICE_NAME_LABEL];
     return svc ? [`${s.metadata.namespace}/${svc}`] : [];
   });
-  const backend = await opts.backend(client, factory, log);
   const metrics = new ControllerMetrics();
+  const backend = await opts.backend(client, factory, log, metrics.registry);
   const recorder = new EventRecorder({
     sink: kubeEventSink(client),
     component: "raven-controller",

@@ -18,15 +18,20 @@ export function queryString(q: Query | undefined): string {
   return s ? `?${s}` : "";
 }
 
+/** Told of every call: which service, which method, and how it ended (an HTTP status, or "error"). */
+export type CallObserver = (service: ServiceType, method: HttpMethod, outcome: string) => void;
+
 export class OpenStackClient {
   readonly auth: Auth;
   private readonly http: JsonHttp;
+  private readonly observe: CallObserver | undefined;
   /** Path prefixes per service (its version), e.g. `/v2.0` for Neutron. */
   private readonly prefix: Record<ServiceType, string> = { network: "/v2.0", "load-balancer": "/v2" };
 
-  constructor(auth: Auth, http: JsonHttp) {
+  constructor(auth: Auth, http: JsonHttp, observe?: CallObserver) {
     this.auth = auth;
     this.http = http;
+    this.observe = observe;
   }
 
   async call<T>(
@@ -40,13 +45,23 @@ export class OpenStackClient {
     // A catalog entry may or may not carry the version already.
     const prefix = base.endsWith(this.prefix[service]) ? "" : this.prefix[service];
     const url = `${base}${prefix}${path}${queryString(query)}`;
+    const send = async () => {
+      try {
+        const res = await this.http.send<T>(method, url, await this.auth.headers(), body);
+        this.observe?.(service, method, String(res.status));
+        return res.body;
+      } catch (err) {
+        this.observe?.(service, method, err instanceof OpenStackError ? String(err.status) : "error");
+        throw err;
+      }
+    };
     try {
-      return (await this.http.send<T>(method, url, await this.auth.headers(), body)).body;
+      return await send();
     } catch (err) {
       if (!(err instanceof OpenStackError && err.status === 401)) throw err;
       // The token expired or was revoked early: authenticate again, once.
       this.auth.invalidate();
-      return (await this.http.send<T>(method, url, await this.auth.headers(), body)).body;
+      return await send();
     }
   }
 

@@ -2,6 +2,7 @@
 // the cloud's TLS settings, Keystone or fixed endpoints, the project objects are created in
 // (the token's, or auth.project_id without Keystone), and the cluster's identity.
 import { readFileSync } from "node:fs";
+import { Counter, type Registry } from "prom-client";
 import type { Logger } from "../../kube/log.ts";
 import { type Auth, KeystoneAuth, StaticAuth } from "./auth.ts";
 import { NeutronBackend } from "./backend.ts";
@@ -10,6 +11,7 @@ import { type CloudConfig, loadCloud, processSources } from "./clouds.ts";
 import { JsonHttp } from "./http.ts";
 import { NeutronApi } from "./neutron-api.ts";
 import { OctaviaApi } from "./octavia-api.ts";
+import type { PortPoolOptions } from "./port-pools.ts";
 
 export interface CreateNeutronBackendOptions {
   /** The cloud's name (--os-cloud); default OS_CLOUD, else the OS_* variables. */
@@ -22,6 +24,10 @@ export interface CreateNeutronBackendOptions {
   logger: Logger;
   /** How often everything is listed again (default: the backend's). */
   resyncMs?: number;
+  /** Port pools per network and node (none when absent or min is 0). */
+  portPool?: PortPoolOptions;
+  /** Counts the calls to Neutron and Octavia here (raven_openstack_requests_total). */
+  registry?: Registry;
 }
 
 export function authFor(cloud: CloudConfig, http: JsonHttp): Auth {
@@ -35,7 +41,19 @@ export async function createNeutronBackend(o: CreateNeutronBackendOptions): Prom
     verify: cloud.verify,
   });
   const auth = authFor(cloud, http);
-  const client = new OpenStackClient(auth, http);
+  const calls = o.registry
+    ? new Counter({
+        name: "raven_openstack_requests_total",
+        help: "Calls to OpenStack services, by service, method and outcome (HTTP status or error)",
+        labelNames: ["service", "method", "outcome"],
+        registers: [o.registry],
+      })
+    : undefined;
+  const client = new OpenStackClient(
+    auth,
+    http,
+    calls && ((service, method, outcome) => calls.inc({ service, method, outcome })),
+  );
   o.logger.info(
     {
       cloud: cloud.name,
@@ -56,6 +74,7 @@ export async function createNeutronBackend(o: CreateNeutronBackendOptions): Prom
     reservedCidrs: o.reservedCidrs,
     logger: o.logger,
     ...(o.resyncMs ? { resyncMs: o.resyncMs } : {}),
+    ...(o.portPool ? { portPool: o.portPool } : {}),
     onStop: () => http.close(),
   });
 }
