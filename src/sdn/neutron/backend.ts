@@ -372,7 +372,8 @@ export class NeutronBackend implements SdnBackend {
         throw err;
       }
       this.state.putPort(port);
-      await this.tag("ports", port.id).catch(() => {});
+      // The tag only helps lists filter: not on the pod's path (a resync adds a missing one).
+      void this.tag("ports", port.id).catch(() => {});
       this.notifyChanged();
       return port;
     });
