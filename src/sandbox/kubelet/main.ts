@@ -140,7 +140,8 @@ export async function runKubelet(opts: { dir: string; node: string }): Promise<v
     memoryCapacityBytes: machine.memoryBytes,
   });
 
-  // Pod sources.
+  // Pod sources. A deleted mirror pod comes back a second later (upstream: the next pod sync).
+  const MIRROR_RECREATE_MS = 1000;
   const informer = new SharedInformer(
     client.listerWatcher(PODS, { fieldSelector: `spec.nodeName=${layout.name}` }),
     { name: `pods on ${layout.name}`, logger: log },
@@ -150,9 +151,12 @@ export async function runKubelet(opts: { dir: string; node: string }): Promise<v
     remove: (uid) => kubelet.removePod(uid),
   });
   let mirrorSync = Promise.resolve();
-  const syncMirrors = () => {
+  const syncMirrors = (): void => {
     mirrorSync = mirrorSync
-      .then(() => syncMirrorPods(client, statics.pods(), informer, nodeStatus.nodeUid, log))
+      .then(async () => {
+        if (await syncMirrorPods(client, statics.pods(), informer, nodeStatus.nodeUid, log))
+          setTimeout(syncMirrors, MIRROR_RECREATE_MS).unref();
+      })
       .catch((err) => log.warn({ err: String(err) }, "mirror pod sync failed"));
   };
   /** A (new) mirror pod in the API: its static pod's status is written to it. */

@@ -125,14 +125,20 @@ export class StaticPodSource {
   }
 }
 
-/** Keeps one mirror pod per static pod: creates missing ones, replaces stale or deleted ones, removes orphans. */
+/**
+ * Keeps one mirror pod per static pod: creates missing ones, replaces stale or deleted ones,
+ * removes orphans. Answers true when a mirror someone deleted was removed now and is to be made
+ * again on a later sync (the caller's): as upstream's next pod sync does, not in the same
+ * instant, so a `kubectl delete --wait` sees it gone rather than already back under its name.
+ */
 export async function syncMirrorPods(
   client: KubeClient,
   statics: KubeObject[],
   informer: SharedInformer,
   nodeUid: string | undefined,
   log: Logger,
-): Promise<void> {
+): Promise<boolean> {
+  let later = false;
   const wanted = new Map(statics.map((p) => [`${p.metadata.namespace}/${p.metadata.name}`, p]));
   for (const [key, pod] of wanted) {
     const mirror = informer.get(key);
@@ -146,6 +152,10 @@ export async function syncMirrorPods(
       continue;
     try {
       if (mirror) await deleteNow(client, mirror);
+      if (mirror?.metadata.deletionTimestamp) {
+        later = true;
+        continue;
+      }
       await client.create(PODS, mirrorPodFor(pod, nodeUid));
     } catch (err) {
       if (!isAlreadyExists(err)) log.warn({ pod: key, err: String(err) }, "cannot create mirror pod");
@@ -155,6 +165,7 @@ export async function syncMirrorPods(
     if (!isMirrorPod(p) || wanted.has(`${p.metadata.namespace}/${p.metadata.name}`)) continue;
     await deleteNow(client, p).catch((err) => log.warn({ err: String(err) }, "cannot delete mirror pod"));
   }
+  return later;
 }
 
 async function deleteNow(client: KubeClient, pod: KubeObject): Promise<void> {
