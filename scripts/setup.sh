@@ -9,11 +9,12 @@ cd "$(dirname "$0")/.."
 # util-linux (nsenter) for real nodes; busybox-static, nginx-light, gcc and libc6-dev to build the
 # sandbox's images (src/sandbox/images); socat and curl for port-forward and probes by hand;
 # for the neutron backend, OpenStack Neutron and Octavia with the PostgreSQL and RabbitMQ they
-# use, and the openstack CLI (src/sandbox/openstack runs them on 127.0.0.1).
+# use, and the openstack CLI (src/sandbox/openstack runs them on 127.0.0.1); Keystone for the
+# auth tests (test/support/keystone.ts).
 packages=(etcd-server etcd-client openssl ca-certificates iproute2
   containerd runc busybox-static nginx-light containernetworking-plugins nftables util-linux
   gcc libc6-dev socat curl
-  neutron-server octavia-api octavia-worker rabbitmq-server postgresql
+  neutron-server octavia-api octavia-worker rabbitmq-server postgresql keystone
   python3-openstackclient python3-octaviaclient)
 # One dpkg-query for all packages (not one per package): keeps a no-op run fast.
 missing=()
