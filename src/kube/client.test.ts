@@ -412,33 +412,37 @@ test("LineSplitter joins lines across chunks and keeps a trailing partial line",
 
 test("a kubeconfig file yields the server, the bearer token and the context namespace", async () => {
   const dir = mkdtempSync(join(tmpdir(), "raven-kubeconfig-"));
-  const path = join(dir, "config");
-  writeFileSync(
-    path,
-    [
-      "apiVersion: v1",
-      "kind: Config",
-      "clusters:",
-      "- name: sandbox",
-      "  cluster:",
-      "    server: https://127.0.0.1:6443",
-      "    insecure-skip-tls-verify: true",
-      "users:",
-      "- name: admin",
-      "  user:",
-      "    token: s3cret",
-      "contexts:",
-      "- name: sandbox",
-      "  context: {cluster: sandbox, user: admin, namespace: raven-system}",
-      "current-context: sandbox",
-    ].join("\n"),
-  );
-  const cfg = await loadClientConfig({ path });
-  assert.equal(cfg.server, "https://127.0.0.1:6443");
-  assert.equal(cfg.namespace, "raven-system");
-  assert.equal(cfg.rejectUnauthorized, false);
-  const headers = typeof cfg.headers === "function" ? await cfg.headers() : cfg.headers;
-  assert.equal(headers?.Authorization, "Bearer s3cret");
+  try {
+    const path = join(dir, "config");
+    writeFileSync(
+      path,
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        "- name: sandbox",
+        "  cluster:",
+        "    server: https://127.0.0.1:6443",
+        "    insecure-skip-tls-verify: true",
+        "users:",
+        "- name: admin",
+        "  user:",
+        "    token: s3cret",
+        "contexts:",
+        "- name: sandbox",
+        "  context: {cluster: sandbox, user: admin, namespace: raven-system}",
+        "current-context: sandbox",
+      ].join("\n"),
+    );
+    const cfg = await loadClientConfig({ path });
+    assert.equal(cfg.server, "https://127.0.0.1:6443");
+    assert.equal(cfg.namespace, "raven-system");
+    assert.equal(cfg.rejectUnauthorized, false);
+    const headers = typeof cfg.headers === "function" ? await cfg.headers() : cfg.headers;
+    assert.equal(headers?.Authorization, "Bearer s3cret");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("an isolated kubeconfig load (child process) yields the same client config", async () => {
