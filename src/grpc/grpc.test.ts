@@ -193,7 +193,14 @@ test("losing the server fails open streams with UNAVAILABLE; an unreachable one 
 });
 
 test("closeGracefully lets a call in flight finish and refuses new ones", async (t) => {
+  let arrived!: () => void;
+  // The call is in flight once the server has its stream (not after some time: a loaded machine
+  // may not have opened it yet, and a stream opened after the GOAWAY is refused).
+  const serverHasIt = new Promise<void>((r) => {
+    arrived = r;
+  });
   const server = await startTcpServer((stream) => {
+    arrived();
     stream.resume();
     stream.on("end", () =>
       setTimeout(() => {
@@ -205,7 +212,7 @@ test("closeGracefully lets a call in flight finish and refuses new ones", async 
   t.after(() => server.close());
   const client = new GrpcClient(server.url);
   const inFlight = client.unary("/x.Y/Slow", Buffer.alloc(0));
-  await new Promise((r) => setTimeout(r, 10));
+  await serverHasIt;
   await client.closeGracefully();
   assert.equal((await inFlight).toString(), "late");
   await assert.rejects(client.unary("/x.Y/Slow", Buffer.alloc(0)), /client is closed/);
