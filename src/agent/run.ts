@@ -11,7 +11,7 @@ import { SharedInformerFactory } from "../kube/informer-factory.ts";
 import type { KubeConfigSource } from "../kube/kubeconfig.ts";
 import type { Logger } from "../kube/log.ts";
 import type { KubeObject } from "../kube/objects.ts";
-import { NAMESPACES, NODES, PODS } from "../kube/resource.ts";
+import { NODES, PODS } from "../kube/resource.ts";
 import type { NetworkWithSubnet, SdnBackend } from "../sdn/backend.ts";
 import { EmbeddedBackend } from "../sdn/embedded/backend.ts";
 import type { FloatingIp, LoadBalancerState } from "../sdn/model.ts";
@@ -68,9 +68,8 @@ async function nodeBackend(
 ): Promise<NodeBackend> {
   if (opts.backend !== "neutron")
     return new EmbeddedBackend({ client, informers: factory, logger: opts.log });
-  const { createNeutronBackend } = await import("../sdn/neutron/create.ts");
-  const clusterId =
-    opts.clusterId ?? (await client.get(NAMESPACES, "", "kube-system")).metadata.uid ?? "kubernetes";
+  const { clusterIdFor, createNeutronBackend } = await import("../sdn/neutron/create.ts");
+  const clusterId = await clusterIdFor(client, opts.clusterId);
   return createNeutronBackend({
     cloud: opts.osCloud,
     clusterId,

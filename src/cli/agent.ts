@@ -1,10 +1,16 @@
 // `raven agent`: raven-agent, one per node (deploy/agent.yaml runs it as a DaemonSet).
+
 import { Command, Option } from "commander";
 import { DEFAULT_AGENT_SOCKET } from "../api/cni.ts";
+import { withBackendOptions } from "./backend-options.ts";
 
 export function agentCommand(): Command {
-  return new Command("agent")
-    .description("run raven-agent on this node: binds pods to their ports for raven-cni and proxies Services")
+  return withBackendOptions(
+    new Command("agent").description(
+      "run raven-agent on this node: binds pods to their ports for raven-cni and proxies Services",
+    ),
+    "where the ports are: the cluster's custom resources, or Neutron",
+  )
     .option("--kubeconfig <file>", "kubeconfig to use (default: $KUBECONFIG, ~/.kube/config)")
     .option("--in-cluster", "use the pod's service account (when running in a cluster)")
     .option("--node <name>", "this node's name (default: $NODE_NAME)")
@@ -16,19 +22,6 @@ export function agentCommand(): Command {
     .option("--cni-bin-dir <dir>", "the runtime's CNI plugin dir on the host", "/opt/cni/bin")
     .option("--cni-conf-dir <dir>", "the runtime's CNI config dir on the host", "/etc/cni/net.d")
     .option("--cni-bundle <file>", "a prebuilt raven-cni bundle (default: build it)")
-    .addOption(
-      new Option("--backend <name>", "where the ports are: the cluster's custom resources, or Neutron")
-        .choices(["embedded", "neutron"])
-        .default("embedded"),
-    )
-    .option(
-      "--os-cloud <name>",
-      "neutron: the cloud in clouds.yaml (default: $OS_CLOUD, else the OS_* variables)",
-    )
-    .option(
-      "--cluster-id <id>",
-      "neutron: the cluster's id in OpenStack, as raven-controller's (default: the kube-system namespace's UID)",
-    )
     .option("--annotation-prefix <prefix>", "prefix of the annotation keys", "raven.io")
     .addOption(
       new Option("--annotation-names <style>", 'annotation key names: "raven" or "kuryr"')

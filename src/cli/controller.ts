@@ -1,5 +1,7 @@
 // `raven controller`: runs raven-controller against any Kubernetes API server.
+
 import { Command, InvalidArgumentError, Option } from "commander";
+import { withBackendOptions } from "./backend-options.ts";
 
 const cidr = (v: string): string => {
   if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(v))
@@ -19,23 +21,13 @@ const nonNegative = (v: string): number => {
 };
 
 export function controllerCommand(): Command {
-  return new Command("controller")
-    .description(
+  return withBackendOptions(
+    new Command("controller").description(
       "run raven-controller: pods become ports, Services become load balancers, external IPs become floating IPs",
-    )
+    ),
+  )
     .option("--kubeconfig <file>", "kubeconfig to use (default: $KUBECONFIG, ~/.kube/config)")
     .option("--in-cluster", "use the pod's service account (when running in a cluster)")
-    .addOption(
-      new Option("--backend <name>", "SDN backend").choices(["embedded", "neutron"]).default("embedded"),
-    )
-    .option(
-      "--os-cloud <name>",
-      "neutron: the cloud in clouds.yaml (default: $OS_CLOUD, else the OS_* variables)",
-    )
-    .option(
-      "--cluster-id <id>",
-      "neutron: names this cluster's objects in OpenStack, so only they are ever adopted or swept (default: the kube-system namespace's UID)",
-    )
     .option(
       "--port-pool-min <n>",
       "neutron: keep this many free ports per network and node, made ahead so a pod takes one with one update (0: no pools)",

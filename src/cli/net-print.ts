@@ -3,7 +3,6 @@
 import { KubeClient } from "../kube/client.ts";
 import { SharedInformerFactory } from "../kube/informer-factory.ts";
 import { silentLogger } from "../kube/log.ts";
-import { NAMESPACES } from "../kube/resource.ts";
 import type { SdnBackend } from "../sdn/backend.ts";
 import { EmbeddedBackend } from "../sdn/embedded/backend.ts";
 import { boxTable, filterRows, type ListingKind, listing } from "../sdn/listing.ts";
@@ -26,9 +25,8 @@ export async function printListing(kind: ListingKind, o: PrintOptions): Promise<
   const shape = { podCidr: "192.168.0.0/16", namespaceSubnetPrefix: 24, reservedCidrs: [] };
   let backend: SdnBackend;
   if (o.backend === "neutron") {
-    const { createNeutronBackend } = await import("../sdn/neutron/create.ts");
-    const clusterId =
-      o.clusterId ?? (await client.get(NAMESPACES, "", "kube-system")).metadata.uid ?? "kubernetes";
+    const { clusterIdFor, createNeutronBackend } = await import("../sdn/neutron/create.ts");
+    const clusterId = await clusterIdFor(client, o.clusterId);
     backend = await createNeutronBackend({ cloud: o.osCloud, clusterId, logger: silentLogger, ...shape });
   } else backend = new EmbeddedBackend({ client, informers, ...shape });
   try {

@@ -1,7 +1,9 @@
 // `raven net networks|subnets|ports|lbs|pools|members|fips`: the SDN backend's view, printed
 // like the neutron CLI's list commands (or as JSON).
+
 import { Command, Option } from "commander";
 import type { ListingKind } from "../sdn/listing.ts";
+import { withBackendOptions } from "./backend-options.ts";
 
 const KINDS: { kind: ListingKind; aliases: string[]; description: string }[] = [
   {
@@ -32,8 +34,7 @@ export function netCommand(): Command {
     "show the SDN backend's networks, ports, load balancers and floating IPs",
   );
   for (const k of KINDS) {
-    cmd
-      .command(k.kind)
+    withBackendOptions(cmd.command(k.kind))
       .aliases(k.aliases)
       .description(`list ${k.description}`)
       .option("-n, --namespace <ns>", "only objects owned by this namespace's pods or Services")
@@ -43,17 +44,6 @@ export function netCommand(): Command {
         new Option("-o, --output <format>", "output format").choices(["table", "json"]).default("table"),
       )
       .option("--kubeconfig <file>", "kubeconfig of the cluster (default: $KUBECONFIG, ~/.kube/config)")
-      .addOption(
-        new Option("--backend <name>", "SDN backend").choices(["embedded", "neutron"]).default("embedded"),
-      )
-      .option(
-        "--os-cloud <name>",
-        "neutron: the cloud in clouds.yaml (default: $OS_CLOUD, else the OS_* variables)",
-      )
-      .option(
-        "--cluster-id <id>",
-        "neutron: the cluster's id, as raven-controller's (default: the kube-system namespace's UID)",
-      )
       .action(async (o) => {
         const { printListing } = await import("./net-print.ts");
         await printListing(k.kind, o);

@@ -1,5 +1,4 @@
 // Process wiring for `raven controller`: options -> runController, signals, exit codes.
-import { NAMESPACES } from "../kube/resource.ts";
 import { createLogger } from "../util/log.ts";
 import { DEFAULT_CONFIG } from "./context.ts";
 import { runController } from "./run.ts";
@@ -65,9 +64,8 @@ export async function runControllerCommand(o: ControllerCommandOptions): Promise
         annotationNaming: o.annotationNames,
         backend: async (client, informers, logger, registry) => {
           if (o.backend === "neutron") {
-            const { createNeutronBackend } = await import("../sdn/neutron/create.ts");
-            const clusterId =
-              o.clusterId ?? (await client.get(NAMESPACES, "", "kube-system")).metadata.uid ?? "kubernetes";
+            const { clusterIdFor, createNeutronBackend } = await import("../sdn/neutron/create.ts");
+            const clusterId = await clusterIdFor(client, o.clusterId);
             return createNeutronBackend({
               cloud: o.osCloud,
               clusterId,

@@ -4,6 +4,8 @@
 import { readFileSync } from "node:fs";
 import { Counter, type Registry } from "prom-client";
 import type { Logger } from "../../kube/log.ts";
+import type { KubeObject } from "../../kube/objects.ts";
+import { NAMESPACES } from "../../kube/resource.ts";
 import { type Auth, KeystoneAuth, StaticAuth } from "./auth.ts";
 import { NeutronBackend } from "./backend.ts";
 import { OpenStackClient } from "./client.ts";
@@ -28,6 +30,17 @@ export interface CreateNeutronBackendOptions {
   portPool?: PortPoolOptions;
   /** Counts the calls to Neutron and Octavia here (raven_openstack_requests_total). */
   registry?: Registry;
+}
+
+/**
+ * The cluster's id in OpenStack: `given`, else the kube-system namespace's UID (Kubernetes'
+ * de-facto cluster id), the same for raven-controller, raven-agent and `raven net`.
+ */
+export async function clusterIdFor(
+  client: { get(res: typeof NAMESPACES, namespace: string, name: string): Promise<KubeObject> },
+  given?: string,
+): Promise<string> {
+  return given ?? (await client.get(NAMESPACES, "", "kube-system")).metadata.uid ?? "kubernetes";
 }
 
 export function authFor(cloud: CloudConfig, http: JsonHttp): Auth {
