@@ -42,8 +42,11 @@ const agentOf = (name: NodeName) =>
       podNetworks: () =>
         backend
           .inventory()
-          .networks.filter((n) => n.object.purpose === "pods")
-          .map((n) => ({ network: n.object, subnet: n.object.subnet })),
+          .networks.flatMap((n) =>
+            n.object.purpose === "pods" && n.object.subnet
+              ? [{ network: n.object, subnet: n.object.subnet }]
+              : [],
+          ),
       portsOnNetwork: (id) => backend.portsOnNetwork(id),
       nodeIp: (n) => NODES[n as NodeName]?.ip,
     },

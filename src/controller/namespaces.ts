@@ -71,15 +71,21 @@ export class NamespaceReconciler {
 
   /** Deletes the network once no port uses it; throws (so the key is retried) while ports remain. */
   private async releaseNetwork(name: string, uid: string): Promise<void> {
-    const net = this.d.backend.findNetwork(uid, "pods");
+    // A network a crash left without its subnet (half made or half deleted) goes too.
+    const net =
+      this.d.backend.findNetwork(uid, "pods") ??
+      this.d.backend
+        .inventory()
+        .networks.filter((n) => n.owner.uid === uid && n.object.purpose === "pods")
+        .map((n) => ({ network: n.object, subnet: n.object.subnet }))[0];
     if (!net) return;
     const ports = this.d.backend.portsOnNetwork(net.network.id);
     if (ports.length) {
-      this.draining.set(net.subnet.id, name);
+      if (net.subnet) this.draining.set(net.subnet.id, name);
       throw new SdnError("InUse", `network ${net.network.name} still has ${ports.length} port(s)`);
     }
     await this.d.backend.deleteNetwork(net.network.id);
-    this.draining.delete(net.subnet.id);
+    if (net.subnet) this.draining.delete(net.subnet.id);
     this.d.metrics.backendOps.inc({ op: "deleteNetwork", result: "ok" });
   }
 

@@ -10,6 +10,8 @@ export interface OrphanReport {
   loadBalancers: number;
   floatingIps: number;
   networks: number;
+  /** Owners (gone namespaces) of orphaned networks that still had ports: to retry once those go. */
+  busyNetworks: Owner[];
 }
 
 /** The owners that exist, by UID, per kind (from the informer caches). */
@@ -37,7 +39,7 @@ export function findOrphans(inv: Inventory, live: Record<Owner["kind"], Set<stri
 
 export async function removeOrphans(d: ControllerDeps): Promise<OrphanReport> {
   const o = findOrphans(d.backend.inventory(), liveOwners(d));
-  const report: OrphanReport = { ports: 0, loadBalancers: 0, floatingIps: 0, networks: 0 };
+  const report: OrphanReport = { ports: 0, loadBalancers: 0, floatingIps: 0, networks: 0, busyNetworks: [] };
   for (const f of o.floatingIps) {
     await d.backend.deleteFloatingIp(f.object.id);
     report.floatingIps++;
@@ -50,13 +52,19 @@ export async function removeOrphans(d: ControllerDeps): Promise<OrphanReport> {
     await d.backend.deletePort(p.object.id);
     report.ports++;
   }
-  // Networks last: one still in use by live ports is left for the next pass.
+  // Networks last: one still in use (its pods are still going) is left to the caller to retry.
   for (const n of o.networks) {
-    if (d.backend.portsOnNetwork(n.object.id).length) continue;
+    if (d.backend.portsOnNetwork(n.object.id).length) {
+      report.busyNetworks.push(n.owner);
+      continue;
+    }
     await d.backend.deleteNetwork(n.object.id);
     report.networks++;
   }
   if (report.ports + report.loadBalancers + report.floatingIps + report.networks > 0)
-    d.log.info({ orphans: report }, "removed backend objects whose owners are gone");
+    d.log.info(
+      { orphans: { ...report, busyNetworks: report.busyNetworks.length } },
+      "removed backend objects whose owners are gone",
+    );
   return report;
 }

@@ -224,10 +224,6 @@ async function lead(
     }
     if (!(await sleepUnlessAborted(delay, signal))) return;
   }
-  // Orphan clean-up is best effort here; the periodic resync retries it.
-  await removeOrphans(d).catch((err) =>
-    d.log.warn({ err: String(err) }, "orphan clean-up failed; the periodic resync will retry"),
-  );
   const namespaces = new NamespaceReconciler(d);
   const pods = new PodReconciler(d, namespaces);
   const queues = {
@@ -248,6 +244,19 @@ async function lead(
   d.backend.onPortStatusChanged((owner) => {
     if (!signal.aborted && owner.kind === "Pod") queues.pod.add(`${owner.namespace}/${owner.name}`);
   });
+  // Orphan clean-up (best effort: the periodic resync retries it). A gone namespace's network
+  // that still has ports goes to the namespace queue, which retries it as they go.
+  const sweep = async (what: string) => {
+    try {
+      for (const owner of (await removeOrphans(d)).busyNetworks) {
+        namespaces.forget(owner.name, owner.uid);
+        queues.namespace.add(owner.name);
+      }
+    } catch (err) {
+      d.log.warn({ err: String(err) }, `${what} failed; the periodic resync will retry`);
+    }
+  };
+  await sweep("orphan clean-up");
   const batcher = new EndpointBatcher(queues.service, d.config.endpointBatchMs);
   const unregister = [
     inf.pods.addEventHandler({
@@ -285,10 +294,7 @@ async function lead(
   const depth = setInterval(() => {
     for (const [kind, q] of Object.entries(queues)) d.metrics.queueDepth.set({ kind }, q.len());
   }, 1000);
-  const resync = setInterval(
-    () => void removeOrphans(d).catch((err) => d.log.warn({ err: String(err) }, "orphan resync failed")),
-    orphanResyncMs,
-  );
+  const resync = setInterval(() => void sweep("orphan resync"), orphanResyncMs);
   const onError = (kind: string) => (key: string, err: unknown, requeues: number) =>
     (requeues < 3 ? d.log.debug : d.log.warn).call(
       d.log,

@@ -195,3 +195,45 @@ test("an external IP another live Service lists by name is not taken from it", a
   assert.deepEqual(f.requeued, []);
   assert.equal(JSON.parse(annotations(f, "first")["raven.io/floating-ip"]).floating_ip_address, "172.16.0.9");
 });
+
+test("where one floating IP fits on a VIP (Neutron), a LoadBalancer Service's external IP is its ingress, either way round", async () => {
+  const f = new ControllerFixture({ oneFloatingIpPerFixedIp: true });
+  await f.clusterNetworks();
+  // type LoadBalancer first: a pool pick is the ingress.
+  f.service("demo", { clusterIP: "10.0.0.5", type: "LoadBalancer" });
+  await f.serviceReconciler.sync("default/demo");
+  assert.deepEqual(f.services.get("default/demo")!.status?.loadBalancer?.ingress, [
+    { ip: "172.16.0.2", ipMode: "VIP" },
+  ]);
+  f.take();
+  // Then an external IP: it takes the pick's place, on the VIP and as the ingress.
+  f.update(f.services, "default/demo", (svc) => {
+    svc.spec.externalIPs = ["172.16.0.9"];
+  });
+  await f.serviceReconciler.sync("default/demo");
+  const { backend, events } = f.take();
+  assert.deepEqual(backend, [
+    "ensureLoadBalancer default/demo 10.0.0.5 80:[]",
+    "deleteFloatingIp 172.16.0.2",
+    "ensureFloatingIp default/demo external-ip 172.16.0.9",
+  ]);
+  assert.deepEqual(f.services.get("default/demo")!.status?.loadBalancer?.ingress, [
+    { ip: "172.16.0.9", ipMode: "VIP" },
+  ]);
+  assert.deepEqual(events, [
+    "Normal IngressIsExternalIP default/demo: fake allows one floating IP per fixed IP: the external IP 172.16.0.9 is the load balancer's ingress",
+  ]);
+  // Without the external IP, a pool pick again.
+  f.update(f.services, "default/demo", (svc) => {
+    svc.spec.externalIPs = [];
+  });
+  await f.serviceReconciler.sync("default/demo");
+  assert.deepEqual(f.take().backend, [
+    "ensureLoadBalancer default/demo 10.0.0.5 80:[]",
+    "deleteFloatingIp 172.16.0.9",
+    "ensureFloatingIp default/demo load-balancer 172.16.0.2",
+  ]);
+  assert.deepEqual(f.services.get("default/demo")!.status?.loadBalancer?.ingress, [
+    { ip: "172.16.0.2", ipMode: "VIP" },
+  ]);
+});

@@ -158,7 +158,7 @@ export class ServiceReconciler {
       (await attempt(() => this.ensureExternalIpFip(svc, lb))) ??
       // What the backend really holds for it, e.g. the old address while a new one is taken.
       this.d.backend.findFloatingIps(svc.metadata.uid!).find((f) => f.role === "external-ip");
-    await attempt(() => this.ensureLoadBalancerIngress(svc, lb));
+    await attempt(() => this.ensureLoadBalancerIngress(svc, lb, externalFip));
     await this.patch(svc, {
       annotations: {
         [k.lbVip]: formatLbVipAnnotation(lb),
@@ -242,6 +242,10 @@ export class ServiceReconciler {
       for (const f of current) await this.d.backend.deleteFloatingIp(f.id);
       return undefined;
     }
+    // Only one floating IP fits on the VIP: the external IP takes the place of a pool pick.
+    if (this.d.backend.oneFloatingIpPerFixedIp)
+      for (const f of this.d.backend.findFloatingIps(svc.metadata.uid!))
+        if (f.role === "load-balancer") await this.d.backend.deleteFloatingIp(f.id);
     const ensure = () =>
       this.d.backend.ensureFloatingIp({
         owner: ownerOf("Service", svc),
@@ -320,36 +324,51 @@ export class ServiceReconciler {
   }
 
   /** type LoadBalancer: a floating IP from the pool, published in status.loadBalancer.ingress. */
-  private async ensureLoadBalancerIngress(svc: KubeObject, lb: LoadBalancerState): Promise<void> {
+  private async ensureLoadBalancerIngress(
+    svc: KubeObject,
+    lb: LoadBalancerState,
+    externalFip: FloatingIp | undefined,
+  ): Promise<void> {
     const current = this.d.backend
       .findFloatingIps(svc.metadata.uid!)
       .filter((f) => f.role === "load-balancer");
-    if (svc.spec.type !== "LoadBalancer") {
+    const shared = this.d.backend.oneFloatingIpPerFixedIp && externalFip;
+    if (svc.spec.type !== "LoadBalancer" || shared) {
       for (const f of current) await this.d.backend.deleteFloatingIp(f.id);
-      await this.clearIngress(svc);
-      return;
+      if (svc.spec.type !== "LoadBalancer") await this.clearIngress(svc);
     }
+    if (svc.spec.type !== "LoadBalancer") return;
     let fip: FloatingIp;
-    try {
-      fip = await this.d.backend.ensureFloatingIp({
-        owner: ownerOf("Service", svc),
-        role: "load-balancer",
-        // A new pick must not take an address another Service asks for by name.
-        avoid: current.length ? undefined : this.externalIpsOfOthers(svc),
-        fixedIpAddress: lb.loadbalancer.vip_address,
-        loadBalancerId: lb.loadbalancer.id,
-        vipPortId: lb.loadbalancer.vip_port_id,
-      });
-    } catch (err) {
-      if (err instanceof SdnError && err.reason === "PoolExhausted")
+    if (shared) {
+      fip = externalFip;
+      if (svc.status?.loadBalancer?.ingress?.[0]?.ip !== fip.floating_ip_address)
         this.d.recorder.event(
           svc,
-          "Warning",
-          "FloatingIPPoolExhausted",
-          `no free address left in ${this.d.config.externalCidr}; will retry`,
+          "Normal",
+          "IngressIsExternalIP",
+          `${this.d.backend.name} allows one floating IP per fixed IP: the external IP ${fip.floating_ip_address} is the load balancer's ingress`,
         );
-      throw err;
-    }
+    } else
+      try {
+        fip = await this.d.backend.ensureFloatingIp({
+          owner: ownerOf("Service", svc),
+          role: "load-balancer",
+          // A new pick must not take an address another Service asks for by name.
+          avoid: current.length ? undefined : this.externalIpsOfOthers(svc),
+          fixedIpAddress: lb.loadbalancer.vip_address,
+          loadBalancerId: lb.loadbalancer.id,
+          vipPortId: lb.loadbalancer.vip_port_id,
+        });
+      } catch (err) {
+        if (err instanceof SdnError && err.reason === "PoolExhausted")
+          this.d.recorder.event(
+            svc,
+            "Warning",
+            "FloatingIPPoolExhausted",
+            `no free address left in ${this.d.config.externalCidr}; will retry`,
+          );
+        throw err;
+      }
     const ingress = svc.status?.loadBalancer?.ingress ?? [];
     if (ingress.length === 1 && ingress[0].ip === fip.floating_ip_address) return;
     await this.writeIngress(svc, [{ ip: fip.floating_ip_address, ipMode: "VIP" }]);

@@ -103,6 +103,11 @@ export class SdnError extends Error {
 
 export interface SdnBackend {
   readonly name: string;
+  /**
+   * The SDN allows one floating IP per fixed IP (Neutron): a Service with both an external IP
+   * and type LoadBalancer gets one floating IP, its external IP, published as the ingress too.
+   */
+  readonly oneFloatingIpPerFixedIp?: boolean;
   /** Starts caches and waits until reads are served; resolves false if the signal aborted first. */
   start(signal: AbortSignal): Promise<boolean>;
 

@@ -37,10 +37,13 @@ export interface FakeSdnBackendOptions {
   cooldownMs?: number;
   /** Where namespace subnets are carved from. Default 192.168.0.0/16 in /24s. */
   podCidr?: string;
+  /** Refuse a second floating IP on one fixed IP, as Neutron does. */
+  oneFloatingIpPerFixedIp?: boolean;
 }
 
 export class FakeSdnBackend implements SdnBackend {
   readonly name = "fake";
+  readonly oneFloatingIpPerFixedIp: boolean;
   /** Every write, in order: `createPort default/web-1 192.168.0.2`, ... */
   readonly actions: string[] = [];
   /** Make the next call of an operation fail with this error (once). */
@@ -60,6 +63,7 @@ export class FakeSdnBackend implements SdnBackend {
     this.history = new ReleaseHistory(this.clock);
     this.cooldownMs = opts.cooldownMs ?? 120_000;
     this.podCidr = opts.podCidr ?? "192.168.0.0/16";
+    this.oneFloatingIpPerFixedIp = opts.oneFloatingIpPerFixedIp ?? false;
   }
 
   async start(): Promise<boolean> {
@@ -309,6 +313,13 @@ export class FakeSdnBackend implements SdnBackend {
       if (!address) throw new SdnError("PoolExhausted", `the external subnet ${cidr} has no free address`);
     }
     if (mine) await this.deleteFloatingIp(mine.id);
+    if (
+      this.oneFloatingIpPerFixedIp &&
+      [...this.fips.values()].some(
+        (f) => f.fip.port_id === req.vipPortId && f.fip.fixed_ip_address === req.fixedIpAddress,
+      )
+    )
+      throw new SdnError("InUse", `the VIP ${req.fixedIpAddress} already has a floating IP`);
     const fip = {
       id: this.id("fip"),
       floating_ip_address: address,

@@ -34,13 +34,14 @@ export function listing(inv: Inventory, kind: ListingKind): Listing {
           owner: n.owner,
           cells: {
             ...n.object,
-            subnets: `${n.object.subnet.id} ${n.object.subnet.cidr}`,
+            subnets: n.object.subnet ? `${n.object.subnet.id} ${n.object.subnet.cidr}` : "",
             purpose: n.object.purpose,
           },
         });
       break;
     case "subnets":
-      for (const n of inv.networks) rows.push({ owner: n.owner, cells: { ...n.object.subnet } });
+      for (const n of inv.networks)
+        if (n.object.subnet) rows.push({ owner: n.owner, cells: { ...n.object.subnet } });
       break;
     case "ports":
       for (const p of inv.ports) rows.push({ owner: p.owner, cells: { ...p.object } });

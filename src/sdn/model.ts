@@ -140,7 +140,8 @@ export interface Owned<T> {
 }
 
 export interface Inventory {
-  networks: Owned<Network & { subnet: Subnet; purpose: NetworkPurpose }>[];
+  /** `subnet` is missing only on a network left half made or half deleted (a crash in between). */
+  networks: Owned<Network & { subnet?: Subnet; purpose: NetworkPurpose }>[];
   ports: Owned<Port>[];
   loadBalancers: Owned<LoadBalancerState>[];
   floatingIps: Owned<FloatingIp & { role: FloatingIpRole }>[];

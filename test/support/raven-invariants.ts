@@ -114,7 +114,11 @@ function readyEndpoints(sp: any, slices: KubeObject[]): string[] {
 }
 
 /** Every disagreement between the cluster and the backend (empty: converged). */
-export function violations(s: Snapshot, externalCidr = "172.16.0.0/24"): string[] {
+export function violations(
+  s: Snapshot,
+  opts: { externalCidr?: string; oneFloatingIpPerFixedIp?: boolean } = {},
+): string[] {
+  const externalCidr = opts.externalCidr ?? "172.16.0.0/24";
   const v: string[] = [];
   const external = parseCidr(externalCidr)!;
 
@@ -292,7 +296,12 @@ export function violations(s: Snapshot, externalCidr = "172.16.0.0/24"): string[
     }
     // type LoadBalancer -> one "load-balancer" floating IP, published as the ingress.
     const lbFips = fips.filter((f) => f.spec.role === "load-balancer");
-    if (svc.spec.type === "LoadBalancer") {
+    if (svc.spec.type === "LoadBalancer" && chosen && opts.oneFloatingIpPerFixedIp) {
+      // One floating IP per VIP (Neutron): the external IP's is the ingress too.
+      if (lbFips.length) v.push(`service ${k}: a pool floating IP beside its external IP ${chosen}`);
+      if (ingress.length !== 1 || ingress[0].ip !== chosen)
+        v.push(`service ${k}: ingress ${JSON.stringify(ingress)}, external IP ${chosen}`);
+    } else if (svc.spec.type === "LoadBalancer") {
       if (lbFips.length !== 1)
         v.push(`service ${k} (LoadBalancer) has ${lbFips.length} ingress floating IPs`);
       else {

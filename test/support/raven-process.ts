@@ -45,9 +45,9 @@ export function startRaven(
   sb: Sandbox,
   name: string,
   args: string[],
-  opts: { logLevel?: "info" | "debug" } = {},
+  opts: { logLevel?: "info" | "debug"; env?: Record<string, string> } = {},
 ): RavenProcess {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
   delete env.NODE_EXTRA_CA_CERTS;
   // Tests wait for info lines ("caches synced", "started leading").
   env.RAVEN_LOG_LEVEL = opts.logLevel ?? "info";

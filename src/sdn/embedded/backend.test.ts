@@ -611,7 +611,7 @@ test("inventory lists everything Raven made, with owners; onChange hears about c
   });
   await until(() => b.portsOnNetwork(net.network.id).length === 2, "the manual port is seen");
   const inv = b.inventory();
-  assert.deepEqual(inv.networks.map((n) => [n.object.purpose, n.object.subnet.cidr, n.owner.name]).sort(), [
+  assert.deepEqual(inv.networks.map((n) => [n.object.purpose, n.object.subnet?.cidr, n.owner.name]).sort(), [
     ["external", "172.16.0.0/24", "cluster"],
     ["pods", "192.168.0.0/24", "default"],
   ]);

@@ -77,6 +77,7 @@ const CLUSTER: Owner = { kind: "Cluster", namespace: "", name: "raven", uid: "cl
 
 export class NeutronBackend implements SdnBackend {
   readonly name = "neutron";
+  readonly oneFloatingIpPerFixedIp = true;
   private readonly o: Required<Omit<NeutronBackendOptions, "projectId" | "onStop" | "portPool">> &
     Pick<NeutronBackendOptions, "projectId" | "onStop" | "portPool">;
   private readonly pools: PortPools | undefined;
@@ -201,7 +202,11 @@ export class NeutronBackend implements SdnBackend {
     return this.lock.run(`network/${req.owner.uid}/${req.purpose}`, async () => {
       const have = this.findNetwork(req.owner.uid, req.purpose);
       if (have) return have;
-      const description = describe(this.o.clusterId, req.owner, { purpose: req.purpose });
+      // The owner's name too: a namespace's network is named after it, not the same.
+      const description = describe(this.o.clusterId, req.owner, {
+        purpose: req.purpose,
+        name: req.owner.name,
+      });
       const found = this.state.networkOf(req.owner.uid, req.purpose);
       const network =
         found?.network.network ??
@@ -400,6 +405,9 @@ export class NeutronBackend implements SdnBackend {
         return false;
       });
       if (pooled) {
+        // Its address is free for the next pod (in the pool), and the network has one port
+        // fewer: whoever waits on either is due now.
+        for (const ip of owned.port.fixed_ips) for (const l of this.released) l(ip.subnet_id);
         this.notifyChanged();
         return;
       }
@@ -480,22 +488,23 @@ export class NeutronBackend implements SdnBackend {
 
   /** This cluster's networks, pod ports, load balancers and floating IPs with their owners. */
   inventory(): Inventory {
+    const vips = new Set(this.state.allLoadBalancers().map((l) => l.lb.loadbalancer.vip_port_id));
     return {
-      networks: this.state.allNetworks().flatMap((n) => {
-        const subnet = this.state.subnetsOf(n.network.id)[0];
-        return subnet
-          ? [
-              {
-                object: { ...toNetwork(n.network), subnet, purpose: n.ownership.purpose },
-                owner: n.ownership.owner,
-              },
-            ]
-          : [];
-      }),
-      // VIP ports belong to their load balancers, and go with them.
+      networks: this.state.allNetworks().map((n) => ({
+        object: {
+          ...toNetwork(n.network),
+          subnet: this.state.subnetsOf(n.network.id)[0],
+          purpose: n.ownership.purpose,
+        },
+        owner: n.ownership.owner,
+      })),
+      // A VIP port goes with its load balancer; one without (the controller stopped between
+      // making the two) is the Service's own, and an orphan once the Service is gone.
       ports: this.state
         .allPorts()
-        .filter((p) => p.port.device_owner !== VIP_DEVICE_OWNER && !p.ownership.pooled)
+        .filter(
+          (p) => !p.ownership.pooled && (p.port.device_owner !== VIP_DEVICE_OWNER || !vips.has(p.port.id)),
+        )
         .map((p) => ({ object: p.port, owner: p.ownership.owner })),
       loadBalancers: this.state.allLoadBalancers().map((l) => ({ object: l.lb, owner: l.ownership.owner })),
       floatingIps: this.state

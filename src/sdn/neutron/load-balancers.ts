@@ -6,8 +6,9 @@
 import { KeyedLock } from "../../util/keyed-lock.ts";
 import type { ListenerRequest, LoadBalancerRequest } from "../backend.ts";
 import { SdnError } from "../backend.ts";
-import type { LbProtocol, Listener, LoadBalancer, LoadBalancerState, Member, Pool } from "../model.ts";
-import type { NeutronApi, NeutronPort } from "./neutron-api.ts";
+import type { LbProtocol, Listener, LoadBalancer, LoadBalancerState, Member, Pool, Port } from "../model.ts";
+import { OpenStackError } from "./http.ts";
+import { type NeutronApi, type NeutronPort, neutronErrorType } from "./neutron-api.ts";
 import type {
   MemberSpec,
   OctaviaApi,
@@ -74,9 +75,11 @@ export class NeutronLoadBalancers {
     const description = describe(this.d.clusterId, req.owner);
     if (!owned) {
       const vip = await this.vipPort(req, description);
+      const adopted = vip.existed ? await this.onVip(req.name, vip.port.id, description) : undefined;
+      if (adopted) return this.converge(req);
       const lb = await octavia.createLoadBalancer({
         name: req.name,
-        vip_port_id: vip.id,
+        vip_port_id: vip.port.id,
         vip_subnet_id: req.vipSubnetId,
         vip_address: req.vipAddress,
         description,
@@ -89,11 +92,29 @@ export class NeutronLoadBalancers {
         description,
       )!;
     }
-    const lbId = owned.lb.loadbalancer.id;
+    try {
+      return await this.convergeListeners(owned.lb, req, description);
+    } catch (err) {
+      // Octavia has a listener or pool the state does not (a create whose answer never came):
+      // read the load balancer again, so the retry starts from what Octavia has.
+      if (err instanceof OpenStackError && err.status === 409)
+        await this.reload(owned.lb.loadbalancer.id, description);
+      throw err;
+    }
+  }
+
+  /** One listener and pool per Service port, with exactly the requested members. */
+  private async convergeListeners(
+    have: LoadBalancerState,
+    req: LoadBalancerRequest,
+    description: string,
+  ): Promise<LoadBalancerState> {
+    const { state, octavia } = this.d;
+    const lbId = have.loadbalancer.id;
     const tags = [clusterTag(this.d.clusterId)];
     const project = this.d.projectId ? { project_id: this.d.projectId } : {};
-    const listeners = [...owned.lb.listeners];
-    const pools = [...owned.lb.pools];
+    const listeners = [...have.listeners];
+    const pools = [...have.pools];
     const wanted = new Map(req.listeners.map((l) => [listenerKey(l.protocol, l.port), l]));
     // Listeners no longer wanted go, their pools first.
     for (const l of [...listeners]) {
@@ -141,7 +162,7 @@ export class NeutronLoadBalancers {
     }
     const lb: LoadBalancerState = {
       loadbalancer: {
-        ...owned.lb.loadbalancer,
+        ...have.loadbalancer,
         listeners: listeners.map((l) => ({ id: l.id })),
         pools: pools.map((p) => ({ id: p.id })),
       },
@@ -152,13 +173,16 @@ export class NeutronLoadBalancers {
     return lb;
   }
 
-  /** The Service's VIP port at its ClusterIP (Raven's own, found again after a crash). */
+  /**
+   * The Service's VIP port at its ClusterIP: Raven's own, found again after a crash or a create
+   * whose answer never came (`existed`: a load balancer may already sit on it).
+   */
   private async vipPort(
     req: LoadBalancerRequest,
     description: string,
-  ): Promise<NeutronPort | { id: string }> {
+  ): Promise<{ port: Port; existed: boolean }> {
     const have = this.d.state.portsOf(req.owner.uid).find((p) => p.device_owner === VIP_DEVICE_OWNER);
-    if (have?.fixed_ips[0]?.ip_address === req.vipAddress) return have;
+    if (have?.fixed_ips[0]?.ip_address === req.vipAddress) return { port: have, existed: true };
     const subnet = this.d.state.subnet(req.vipSubnetId);
     if (!subnet)
       throw new SdnError("NotFound", `the service subnet ${req.vipSubnetId} is not one of Raven's`);
@@ -166,32 +190,57 @@ export class NeutronLoadBalancers {
       await this.d.neutron.deletePort(have.id);
       this.d.state.removePort(have.id);
     }
-    const port = await this.d.neutron.createPort({
-      name: req.name,
-      network_id: subnet.network_id,
-      fixed_ips: [{ subnet_id: subnet.id, ip_address: req.vipAddress }],
-      device_owner: VIP_DEVICE_OWNER,
-      device_id: req.owner.uid,
-      description,
-      ...(this.d.projectId ? { project_id: this.d.projectId } : {}),
-    });
+    let port: NeutronPort;
+    try {
+      port = await this.d.neutron.createPort({
+        name: req.name,
+        network_id: subnet.network_id,
+        fixed_ips: [{ subnet_id: subnet.id, ip_address: req.vipAddress }],
+        device_owner: VIP_DEVICE_OWNER,
+        device_id: req.owner.uid,
+        description,
+        ...(this.d.projectId ? { project_id: this.d.projectId } : {}),
+      });
+    } catch (err) {
+      if (neutronErrorType(err) !== "IpAddressAlreadyAllocated") throw err;
+      // Ours from an earlier try? Then it is the one; anyone else's is a clear error.
+      const [holder] = await this.d.neutron.listPorts({
+        network_id: subnet.network_id,
+        fixed_ips: `ip_address=${req.vipAddress}`,
+      });
+      if (holder?.device_id !== req.owner.uid || holder.description !== description) throw err;
+      this.d.state.putPort(holder);
+      return { port: holder, existed: true };
+    }
     this.d.state.putPort(port);
     await this.d.neutron.addTag("ports", port.id, clusterTag(this.d.clusterId)).catch(() => {});
-    return port;
+    return { port, existed: false };
   }
 
   /** Everything of this cluster's load balancers, as Octavia has them (for a resync). */
   async list(): Promise<{ lb: LoadBalancerState; description: string }[]> {
+    return this.assemble(await this.d.octavia.listLoadBalancers(this.tagged()));
+  }
+
+  private tagged() {
+    return { tags: clusterTag(this.d.clusterId) };
+  }
+
+  /** Load balancers with their listeners, pools and members, as Octavia has them now. */
+  private async assemble(
+    lbs: OctaviaLoadBalancer[],
+  ): Promise<{ lb: LoadBalancerState; description: string }[]> {
     const o = this.d.octavia;
-    const tags = { tags: clusterTag(this.d.clusterId) };
-    const [lbs, listeners, pools] = await Promise.all([
-      o.listLoadBalancers(tags),
-      o.listListeners(tags),
-      o.listPools(tags),
+    const live = lbs.filter(
+      (lb) => lb.provisioning_status !== "DELETED" && lb.provisioning_status !== "PENDING_DELETE",
+    );
+    if (!live.length) return [];
+    const [listeners, pools] = await Promise.all([
+      o.listListeners(this.tagged()),
+      o.listPools(this.tagged()),
     ]);
     const out: { lb: LoadBalancerState; description: string }[] = [];
-    for (const lb of lbs) {
-      if (lb.provisioning_status === "DELETED" || lb.provisioning_status === "PENDING_DELETE") continue;
+    for (const lb of live) {
       const ls = listeners
         .filter((l) => l.loadbalancers.some((x) => x.id === lb.id))
         .map((l) => toListener(l, lb.id));
@@ -213,6 +262,33 @@ export class NeutronLoadBalancers {
       });
     }
     return out;
+  }
+
+  /**
+   * The load balancer already on `vipPortId`, read again from Octavia: a create whose answer
+   * never came (a timeout, or the controller stopped) may still have made it, and the VIP port,
+   * Raven's own, says which one is the Service's.
+   */
+  private async onVip(
+    name: string,
+    vipPortId: string,
+    description: string,
+  ): Promise<LoadBalancerState | undefined> {
+    const found = (await this.d.octavia.listLoadBalancers({ name })).filter(
+      (lb) => lb.vip_port_id === vipPortId,
+    );
+    const [got] = await this.assemble(found);
+    if (!got) return undefined;
+    await this.d.octavia.waitActive(got.lb.loadbalancer.id);
+    return this.d.state.putLoadBalancer(got.lb, description)?.lb;
+  }
+
+  /** Reads one load balancer again (after Octavia refused a change the state did not foresee). */
+  private async reload(lbId: string, description: string): Promise<void> {
+    const lb = await this.d.octavia.getLoadBalancer(lbId);
+    const [got] = await this.assemble(lb ? [lb] : []);
+    if (got) this.d.state.putLoadBalancer(got.lb, description);
+    else this.d.state.removeLoadBalancer(lbId);
   }
 }
 

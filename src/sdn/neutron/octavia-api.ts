@@ -82,7 +82,12 @@ export interface OctaviaOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-const isImmutable = (err: unknown) => err instanceof OpenStackError && err.status === 409;
+/**
+ * Octavia's 409 for a load balancer in PENDING_* ("... is immutable and cannot be updated"),
+ * which passes; not its other 409s (a listener already on that port), which do not.
+ */
+const isImmutable = (err: unknown) =>
+  err instanceof OpenStackError && err.status === 409 && /immutable/i.test(err.message);
 const isGone = (err: unknown) => err instanceof OpenStackError && err.status === 404;
 
 export class OctaviaApi {

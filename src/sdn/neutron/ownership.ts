@@ -14,7 +14,7 @@ export interface Marks {
   role?: FloatingIpRole;
   /** A pooled port waiting for a pod (no owner yet). */
   pooled?: boolean;
-  /** The owner's name, for objects without a name of their own (floating IPs). */
+  /** The owner's name, where the object's own name is not it (floating IPs, networks). */
   name?: string;
 }
 
