@@ -477,9 +477,15 @@ test("port pools: a pod takes a pre-made port with one update; its port goes bac
     (await neutron.listPorts({ network_id: net.network.id, name: "raven-pool" })).map((p) => p.id),
   );
   assert.equal(before.size, 4);
-  // The second takes one of them: the same Neutron port, now the pod's.
+  // The second takes one of them: the same Neutron port, the pod's at once, and in Neutron
+  // once the update that follows has landed.
   const second = await make("second");
   assert.ok(before.has(second.id), "a pooled port was taken");
+  assert.deepEqual(
+    b.findPorts(pod("second", "pooled").uid).map((p) => p.id),
+    [second.id],
+  );
+  await b.poolsSettled();
   const seen = await neutron.getPort(second.id);
   assert.equal(seen?.name, "second");
   assert.equal(seen?.device_id, pod("second", "pooled").uid);

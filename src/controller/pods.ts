@@ -118,6 +118,7 @@ export class PodReconciler {
           subnetId: net.subnet.id,
           ipAddress: requested,
           hostId: pod.spec?.nodeName,
+          claimPortId: this.annotatedPortId(pod),
           onRecentlyReleased: (ip, ago) =>
             this.d.recorder.event(
               pod,
@@ -164,15 +165,21 @@ export class PodReconciler {
   private pickPort(pod: KubeObject): Port | undefined {
     const ports = this.d.backend.findPorts(pod.metadata.uid!);
     if (ports.length <= 1) return ports[0];
-    let annotatedId: string | undefined;
-    try {
-      annotatedId = parsePortAnnotation(this.d.keys.port, pod.metadata.annotations?.[this.d.keys.port]).id;
-    } catch {
-      annotatedId = undefined;
-    }
+    const annotatedId = this.annotatedPortId(pod);
     const keep = ports.find((p) => p.id === annotatedId) ?? ports[0];
     for (const p of ports) if (p !== keep) void this.d.backend.deletePort(p.id).catch(() => {});
     return keep;
+  }
+
+  /** The port id the pod's annotation names, if it has a valid one. */
+  annotatedPortId(pod: KubeObject): string | undefined {
+    const text = pod.metadata.annotations?.[this.d.keys.port];
+    if (text === undefined) return undefined;
+    try {
+      return parsePortAnnotation(this.d.keys.port, text).id;
+    } catch {
+      return undefined;
+    }
   }
 
   private reportAllocationFailure(

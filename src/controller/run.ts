@@ -256,6 +256,13 @@ async function lead(
       d.log.warn({ err: String(err) }, `${what} failed; the periodic resync will retry`);
     }
   };
+  // Ports handed out whose record a crash may have cut short: kept for the pods that have them.
+  d.backend.reservePorts?.(
+    d.informers.pods.list().flatMap((p) => {
+      const id = pods.annotatedPortId(p);
+      return id ? [id] : [];
+    }),
+  );
   await sweep("orphan clean-up");
   const batcher = new EndpointBatcher(queues.service, d.config.endpointBatchMs);
   const unregister = [

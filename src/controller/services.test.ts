@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SdnError } from "../sdn/backend.ts";
+import { CLUSTER_OWNER } from "./context.ts";
 import { ControllerFixture } from "./testing.ts";
 
 function annotations(f: ControllerFixture, name: string): Record<string, string> {
@@ -236,4 +237,22 @@ test("where one floating IP fits on a VIP (Neutron), a LoadBalancer Service's ex
   assert.deepEqual(f.services.get("default/demo")!.status?.loadBalancer?.ingress, [
     { ip: "172.16.0.2", ipMode: "VIP" },
   ]);
+});
+
+test("a deleted Service's own ports (a VIP port whose load balancer was never made) go with it", async () => {
+  const f = await fixture();
+  const svc = f.service("half", { clusterIP: "10.0.0.5" });
+  const net = f.backend.findNetwork(CLUSTER_OWNER.uid, "services")!;
+  await f.backend.createPort({
+    owner: { kind: "Service", namespace: "default", name: "half", uid: svc.metadata.uid! },
+    name: "half",
+    networkId: net.network.id,
+    subnetId: net.subnet.id,
+    ipAddress: "10.0.0.5",
+  });
+  f.services.remove("default/half");
+  f.serviceReconciler.forget("default/half", svc.metadata.uid!);
+  f.take();
+  await f.serviceReconciler.sync("default/half");
+  assert.deepEqual(f.take().backend, ["deletePort default/half 10.0.0.5"]);
 });

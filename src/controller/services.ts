@@ -405,6 +405,8 @@ export class ServiceReconciler {
       await this.d.backend.deleteLoadBalancer(lb.loadbalancer.id);
       this.d.metrics.backendOps.inc({ op: "deleteLoadBalancer", result: "ok" });
     }
+    // Ports the Service itself owns: a VIP port whose load balancer was never made (Neutron).
+    for (const p of this.d.backend.findPorts(uid)) await this.d.backend.deletePort(p.id);
   }
 
   private async patch(svc: KubeObject, want: MetadataWant): Promise<void> {

@@ -40,6 +40,11 @@ export interface PortRequest {
   /** The node the pod runs on (Neutron's binding:host_id). */
   hostId?: string;
   /**
+   * The port the pod's annotation already names, when the backend has no port of the pod: a
+   * pooled port handed to it whose update a crash cut short is the pod's again, not another's.
+   */
+  claimPortId?: string;
+  /**
    * Told when the address handed out was released less than the backend's reuse cooldown ago
    * (only when nothing else was free), so the caller can say so.
    */
@@ -126,6 +131,12 @@ export interface SdnBackend {
   findPorts(ownerUid: string): Port[];
   /** Ports on a network. */
   portsOnNetwork(networkId: string): Port[];
+  /**
+   * The ports live pods' annotations name (told once the caches are synced, before any pod is
+   * synced): a backend that hands ports out before recording whose they are keeps these for
+   * their pods.
+   */
+  reservePorts?(portIds: Iterable<string>): void;
   deletePort(portId: string): Promise<void>;
   /** Calls `listener` whenever an address of a subnet becomes free (whoever released it). */
   onAddressReleased(listener: (subnetId: string) => void): void;

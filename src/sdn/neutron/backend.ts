@@ -117,6 +117,11 @@ export class NeutronBackend implements SdnBackend {
             deviceOwner: RAVEN_DEVICE_OWNER,
             logger: this.o.logger,
             options: opts.portPool,
+            // A taken port deleted behind Raven's back before its update: the pod needs another.
+            onLost: (owner) => {
+              for (const l of this.statusChanged) l(owner);
+              this.notifyChanged();
+            },
           })
         : undefined;
     this.fips = new NeutronFloatingIps({
@@ -148,7 +153,7 @@ export class NeutronBackend implements SdnBackend {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.pools?.settled();
+    await this.pools?.stop();
     await this.resyncing?.catch(() => {});
     await this.o.onStop?.();
   }
@@ -174,6 +179,8 @@ export class NeutronBackend implements SdnBackend {
       this.lbs.list(),
     ]);
     const report = this.state.replace({ networks, subnets, ports, floatingIps, loadBalancers });
+    // Takes from a pool whose update the listing may predate still show as their pods'.
+    this.pools?.overlay();
     this.router = routers.find((r) => ownershipOf(r.description, r.name)?.clusterId === this.o.clusterId);
     // A tag lost to a crash between a create and its tag comes back.
     for (const owned of this.state.allPorts())
@@ -341,11 +348,13 @@ export class NeutronBackend implements SdnBackend {
       const subnet = this.state.subnet(req.subnetId);
       if (!subnet) throw new SdnError("NotFound", `subnet ${req.subnetId} is not one of Raven's`);
       if (this.pools && req.hostId && !req.ipAddress) {
-        const pooled = await this.pools.take(req.networkId, req.subnetId, req.hostId, {
-          name: req.name,
-          device_id: req.owner.uid,
-          description: describe(this.o.clusterId, req.owner),
-        });
+        const pooled = this.pools.take(
+          req.networkId,
+          req.subnetId,
+          req.hostId,
+          { name: req.name, device_id: req.owner.uid, description: describe(this.o.clusterId, req.owner) },
+          req.claimPortId,
+        );
         if (pooled) {
           this.notifyChanged();
           return pooled;
@@ -388,6 +397,10 @@ export class NeutronBackend implements SdnBackend {
     return this.state.portsOf(ownerUid);
   }
 
+  reservePorts(portIds: Iterable<string>): void {
+    this.pools?.reserve(portIds);
+  }
+
   /** A network's pod ports (pooled ones are nobody's yet). */
   portsOnNetwork(networkId: string): Port[] {
     return this.state
@@ -412,6 +425,7 @@ export class NeutronBackend implements SdnBackend {
         return;
       }
     }
+    this.pools?.forget(portId);
     await this.write(() => this.o.neutron.deletePort(portId));
     const gone = this.state.removePort(portId);
     for (const ip of gone?.port.fixed_ips ?? []) for (const l of this.released) l(ip.subnet_id);
