@@ -4,29 +4,19 @@
 // cluster's, or made by hand) are never listed, adopted or deleted.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import { silentLogger } from "../src/kube/log.ts";
-import { OpenStackServices } from "../src/sandbox/openstack/services.ts";
 import { SdnError } from "../src/sdn/backend.ts";
 import type { Owner, Port } from "../src/sdn/model.ts";
-import { StaticAuth } from "../src/sdn/neutron/auth.ts";
 import { NeutronBackend, RAVEN_DEVICE_OWNER } from "../src/sdn/neutron/backend.ts";
-import { OpenStackClient } from "../src/sdn/neutron/client.ts";
-import { loadCloud, processSources } from "../src/sdn/neutron/clouds.ts";
-import { JsonHttp } from "../src/sdn/neutron/http.ts";
-import { NeutronApi } from "../src/sdn/neutron/neutron-api.ts";
-import { OctaviaApi } from "../src/sdn/neutron/octavia-api.ts";
+import type { NeutronApi } from "../src/sdn/neutron/neutron-api.ts";
+import type { OctaviaApi } from "../src/sdn/neutron/octavia-api.ts";
+import { startOpenStack, type TestOpenStack } from "./support/openstack.ts";
 
 const run = promisify(execFile);
 const PROJECT = "raven-test";
-const dir = mkdtempSync(join(tmpdir(), "raven-neutron-backend-"));
-const dataDir = `/tmp/raven-os-${process.pid}-db`;
-let services: OpenStackServices | undefined;
-let http: JsonHttp;
+let os: TestOpenStack | undefined;
 let neutron: NeutronApi;
 let octavia: OctaviaApi;
 const backends: NeutronBackend[] = [];
@@ -55,28 +45,14 @@ const pod = (name: string, namespace = "default"): Owner => ({
 });
 
 before(async () => {
-  services = await OpenStackServices.start({ dir, dataDir, instance: `raven-test-${process.pid}` });
-  const cloud = loadCloud(
-    processSources({ OS_CLIENT_CONFIG_FILE: services.endpoints.cloudsYaml }),
-    services.endpoints.cloud,
-  );
-  http = new JsonHttp();
-  const client = new OpenStackClient(new StaticAuth(cloud), http);
-  neutron = new NeutronApi(client);
-  octavia = new OctaviaApi(client);
+  os = await startOpenStack();
+  ({ neutron, octavia } = os);
 });
 
 after(async () => {
   aborts.abort();
   for (const b of backends) await b.stop();
-  await http?.close();
-  await services?.stop();
-  if (process.env.RAVEN_TEST_LOGS)
-    cpSync(join(dir, "logs"), join(process.env.RAVEN_TEST_LOGS, `openstack-${process.pid}`), {
-      recursive: true,
-    });
-  rmSync(dir, { recursive: true, force: true });
-  rmSync(dataDir, { recursive: true, force: true });
+  await os?.stop();
 });
 
 test("namespace networks and pod ports are real Neutron objects; a restart adopts them; others' objects are left alone", async () => {
@@ -143,7 +119,11 @@ test("namespace networks and pod ports are real Neutron objects; a restart adopt
     "a repeat returns the same port",
   );
   // As a user sees it, with the real CLI.
-  const env = { PATH: "/usr/bin:/bin", HOME: dir, OS_CLIENT_CONFIG_FILE: services!.endpoints.cloudsYaml };
+  const env = {
+    PATH: "/usr/bin:/bin",
+    HOME: os!.dir,
+    OS_CLIENT_CONFIG_FILE: os!.services.endpoints.cloudsYaml,
+  };
   const rows = JSON.parse(
     (
       await run(
@@ -319,7 +299,11 @@ test("Services: an Octavia load balancer at the ClusterIP with a member per endp
   assert.equal(lb.loadbalancer.vip_address, "10.0.0.10");
   assert.equal(lb.pools[0].members.length, 3);
   // As a user sees it, with the real CLI.
-  const env = { PATH: "/usr/bin:/bin", HOME: dir, OS_CLIENT_CONFIG_FILE: services!.endpoints.cloudsYaml };
+  const env = {
+    PATH: "/usr/bin:/bin",
+    HOME: os!.dir,
+    OS_CLIENT_CONFIG_FILE: os!.services.endpoints.cloudsYaml,
+  };
   const osc = async (...args: string[]) =>
     JSON.parse(
       (await run("openstack", ["--os-cloud", "raven-sandbox", ...args, "-f", "json"], { env })).stdout,

@@ -17,15 +17,12 @@ import { silentLogger } from "../src/kube/log.ts";
 import type { KubeObject } from "../src/kube/objects.ts";
 import { DEPLOYMENTS, NAMESPACES, PODS } from "../src/kube/resource.ts";
 import { instanceIdFor } from "../src/sandbox/config.ts";
-import { StaticAuth } from "../src/sdn/neutron/auth.ts";
-import { OpenStackClient } from "../src/sdn/neutron/client.ts";
-import { loadCloud, processSources } from "../src/sdn/neutron/clouds.ts";
-import { JsonHttp } from "../src/sdn/neutron/http.ts";
-import { NeutronApi } from "../src/sdn/neutron/neutron-api.ts";
-import { OctaviaApi } from "../src/sdn/neutron/octavia-api.ts";
+import type { NeutronApi } from "../src/sdn/neutron/neutron-api.ts";
+import type { OctaviaApi } from "../src/sdn/neutron/octavia-api.ts";
 import { describe as ownedBy } from "../src/sdn/neutron/ownership.ts";
 import { Churn, prng, sleep } from "./support/churn.ts";
 import { type NeutronSnapshot, neutronSnapshot } from "./support/neutron-snapshot.ts";
+import { type OpenStackClients, openStackClients } from "./support/openstack.ts";
 import { describe, KEYS, violations } from "./support/raven-invariants.ts";
 import { type RavenProcess, startRaven, stopAll } from "./support/raven-process.ts";
 import { eventually, type Sandbox, startSandbox } from "./support/sandbox.ts";
@@ -42,7 +39,7 @@ const OTHERS = "someone-else";
 
 let sb: Sandbox;
 let clusterId: string;
-let http: JsonHttp;
+let os: OpenStackClients | undefined;
 let neutron: NeutronApi;
 let octavia: OctaviaApi;
 let controller: RavenProcess | undefined;
@@ -212,14 +209,8 @@ before(async () => {
   console.log(`chaos seed ${SEED} (replay with RAVEN_CHAOS_SEED=${SEED})`);
   sb = await startSandbox({ virtualNodes: 2, backend: "neutron", ravenController: false });
   clusterId = instanceIdFor(sb.dir);
-  const cloud = loadCloud(
-    processSources({ OS_CLIENT_CONFIG_FILE: join(sb.dir, "openstack", "clouds.yaml") }),
-    "raven-sandbox",
-  );
-  http = new JsonHttp();
-  const client = new OpenStackClient(new StaticAuth(cloud), http);
-  neutron = new NeutronApi(client);
-  octavia = new OctaviaApi(client);
+  os = openStackClients(join(sb.dir, "openstack", "clouds.yaml"), "raven-sandbox");
+  ({ neutron, octavia } = os);
   for (const name of STABLE_NAMESPACES.filter((n) => n !== "default"))
     await sb.client.create(NAMESPACES, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
   for (const d of DEPLOYMENTS_USED)
@@ -254,7 +245,7 @@ before(async () => {
 after(async () => {
   watching.abort();
   await stopAll();
-  await http?.close();
+  await os?.close();
   await sb?.stop();
 });
 

@@ -4,50 +4,29 @@
 // the real `openstack` CLI.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
-import { OpenStackServices } from "../src/sandbox/openstack/services.ts";
 import { StaticAuth } from "../src/sdn/neutron/auth.ts";
 import { OpenStackClient } from "../src/sdn/neutron/client.ts";
 import { loadCloud, processSources } from "../src/sdn/neutron/clouds.ts";
 import { JsonHttp, OpenStackError } from "../src/sdn/neutron/http.ts";
-import { NeutronApi } from "../src/sdn/neutron/neutron-api.ts";
-import { OctaviaApi } from "../src/sdn/neutron/octavia-api.ts";
+import type { NeutronApi } from "../src/sdn/neutron/neutron-api.ts";
+import type { OctaviaApi } from "../src/sdn/neutron/octavia-api.ts";
+import { startOpenStack, type TestOpenStack } from "./support/openstack.ts";
 
 const run = promisify(execFile);
 const PROJECT = "raven-test";
-const dir = mkdtempSync(join(tmpdir(), "raven-openstack-"));
-// PostgreSQL runs as its own user: its data cannot live under a root-only directory.
-const dataDir = `/tmp/raven-os-${process.pid}-db`;
-let services: OpenStackServices | undefined;
-let http: JsonHttp;
+let os: TestOpenStack | undefined;
 let neutron: NeutronApi;
 let octavia: OctaviaApi;
 
 before(async () => {
-  services = await OpenStackServices.start({ dir, dataDir, instance: `raven-test-${process.pid}` });
-  const cloud = loadCloud(
-    processSources({ OS_CLIENT_CONFIG_FILE: services!.endpoints.cloudsYaml }),
-    services.endpoints.cloud,
-  );
-  http = new JsonHttp();
-  const client = new OpenStackClient(new StaticAuth(cloud), http);
-  neutron = new NeutronApi(client);
-  octavia = new OctaviaApi(client);
+  os = await startOpenStack();
+  ({ neutron, octavia } = os);
 });
 
 after(async () => {
-  await http?.close();
-  await services?.stop();
-  if (process.env.RAVEN_TEST_LOGS)
-    cpSync(join(dir, "logs"), join(process.env.RAVEN_TEST_LOGS, `openstack-${process.pid}`), {
-      recursive: true,
-    });
-  rmSync(dir, { recursive: true, force: true });
-  rmSync(dataDir, { recursive: true, force: true });
+  await os?.stop();
 });
 
 async function podNetwork(name: string, cidr: string) {
@@ -96,19 +75,19 @@ test("ports: bulk create with Raven's device_owner and binding, tags after the c
     [ports[0].id],
   );
   // Pages of two still give every port, once.
+  const http = new JsonHttp();
   const client = new OpenStackClient(
     new StaticAuth(
-      loadCloud(processSources({ OS_CLIENT_CONFIG_FILE: services!.endpoints.cloudsYaml }), "raven-sandbox"),
+      loadCloud(
+        processSources({ OS_CLIENT_CONFIG_FILE: os!.services.endpoints.cloudsYaml }),
+        "raven-sandbox",
+      ),
     ),
     http,
   );
-  const paged = await client.list<{ id: string }>(
-    "network",
-    "/ports",
-    "ports",
-    { network_id: network.id },
-    2,
-  );
+  const paged = await client
+    .list<{ id: string }>("network", "/ports", "ports", { network_id: network.id }, 2)
+    .finally(() => http.close());
   assert.deepEqual(paged.map((p) => p.id).sort(), ports.map((p) => p.id).sort());
   // An address already taken is Neutron's IpAddressAlreadyAllocated, kept as the error's type.
   await assert.rejects(
@@ -241,7 +220,11 @@ test("the real openstack CLI reads the sandbox's clouds.yaml", async () => {
     fixed_ips: [{ subnet_id: subnet.id }],
     project_id: PROJECT,
   });
-  const env = { PATH: "/usr/bin:/bin", HOME: dir, OS_CLIENT_CONFIG_FILE: services!.endpoints.cloudsYaml };
+  const env = {
+    PATH: "/usr/bin:/bin",
+    HOME: os!.dir,
+    OS_CLIENT_CONFIG_FILE: os!.services.endpoints.cloudsYaml,
+  };
   const { stdout } = await run(
     "openstack",
     ["--os-cloud", "raven-sandbox", "port", "list", "--name", "cli-nginx", "-f", "json"],
