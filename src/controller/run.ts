@@ -63,6 +63,12 @@ export interface ControllerOptions {
 }
 
 const RESYNC_MS = 10 * 60_000;
+/**
+ * The orphan sweep's period. An owner can go while the object it owns is not yet known: a create
+ * whose answer timed out (Neutron made it anyway; its next listing shows it). The sweep reads
+ * only caches, so it is cheap to run often.
+ */
+const ORPHAN_SWEEP_MS = 60_000;
 
 interface Informers {
   pods: SharedInformer;
@@ -126,7 +132,7 @@ export async function runController(opts: ControllerOptions, signal: AbortSignal
     const work = (leadSignal: AbortSignal) =>
       opts.uninstall
         ? uninstall(deps).then((r) => opts.uninstall?.onDone?.(r))
-        : lead(deps, informers, leadSignal, opts.orphanResyncMs ?? RESYNC_MS);
+        : lead(deps, informers, leadSignal, opts.orphanResyncMs ?? ORPHAN_SWEEP_MS);
     if (!opts.leaderElection) {
       await work(signal);
       return;
