@@ -1,4 +1,6 @@
 // Process wiring for `raven agent`: options -> runAgent, signals, exit codes.
+
+import { join } from "node:path";
 import type { AnnotationNaming } from "../api/annotations.ts";
 import { createLogger } from "../util/log.ts";
 import { runAgent } from "./run.ts";
@@ -20,6 +22,9 @@ export interface AgentCommandOptions {
   backend: "embedded" | "neutron";
   osCloud?: string;
   clusterId?: string;
+  criSocket: string;
+  attachmentCniPath: string;
+  stateDir: string;
 }
 
 export async function runAgentCommand(o: AgentCommandOptions): Promise<void> {
@@ -56,6 +61,11 @@ export async function runAgentCommand(o: AgentCommandOptions): Promise<void> {
         backend: o.backend,
         osCloud: o.osCloud,
         clusterId: o.clusterId,
+        attachments: {
+          criSocket: o.criSocket,
+          cniPath: o.attachmentCniPath.split(":").filter(Boolean),
+          stateDir: join(o.stateDir, "attachments"),
+        },
         log,
       },
       abort.signal,

@@ -15,6 +15,7 @@ import { NODES, PODS } from "../kube/resource.ts";
 import type { NetworkWithSubnet, SdnBackend } from "../sdn/backend.ts";
 import { EmbeddedBackend } from "../sdn/embedded/backend.ts";
 import type { FloatingIp, LoadBalancerState } from "../sdn/model.ts";
+import { type AttachmentOptions, prepareAttachments } from "./attachments/run.ts";
 import { Binder } from "./binder.ts";
 import { serveCni } from "./cni-server.ts";
 import { NodeNetworks } from "./networks.ts";
@@ -42,6 +43,8 @@ export interface AgentOptions {
   osCloud?: string;
   /** neutron: the cluster's id in OpenStack, as raven-controller has it (default: the kube-system namespace's UID). */
   clusterId?: string;
+  /** Hot-plugged attachments (NPWG): off without. */
+  attachments?: AttachmentOptions;
 }
 
 /** What the agent reads of a backend (both backends have it). */
@@ -203,6 +206,17 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
     log,
   });
   backend.onChange(() => services.changed());
+  const attachments = opts.attachments
+    ? await prepareAttachments({
+        opts: opts.attachments,
+        client,
+        factory,
+        pods,
+        recorder,
+        portAnnotation: annotationKeys(opts.annotationPrefix, opts.annotationNaming).port,
+        log,
+      })
+    : undefined;
   const server = await serveCni(opts.socket, (req, s, timing) => binder.handle(req, s, timing), log);
   log.info({ socket: opts.socket, node: nodeName }, "serving CNI");
   try {
@@ -221,6 +235,7 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
     const reporting = portStatus.run(signal);
     const proxying = services.run(signal);
     const networking = networks.run(signal);
+    const attaching = attachments?.run(signal);
     ready = true;
     readiness.changed();
     log.info({ node: nodeName }, "caches synced");
@@ -229,7 +244,7 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
       if (signal.aborted) return resolve();
       signal.addEventListener("abort", () => resolve(), { once: true });
     });
-    await Promise.all([reporting, proxying, networking]);
+    await Promise.all([reporting, proxying, networking, attaching]);
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
     await recorder.close();

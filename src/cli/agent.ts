@@ -22,6 +22,21 @@ export function agentCommand(): Command {
     .option("--cni-bin-dir <dir>", "the runtime's CNI plugin dir on the host", "/opt/cni/bin")
     .option("--cni-conf-dir <dir>", "the runtime's CNI config dir on the host", "/etc/cni/net.d")
     .option("--cni-bundle <file>", "a prebuilt raven-cni bundle (default: build it)")
+    .option(
+      "--cri-socket <path>",
+      "the container runtime's CRI socket (hot-plugged attachments find pods' network namespaces there)",
+      "/run/containerd/containerd.sock",
+    )
+    .option(
+      "--attachment-cni-path <dirs>",
+      "where the plugins of NetworkAttachmentDefinitions are (colon-separated)",
+      "/opt/cni/bin:/usr/lib/cni",
+    )
+    .option(
+      "--state-dir <dir>",
+      "where raven-agent keeps what it has attached (across restarts)",
+      "/var/lib/raven",
+    )
     .option("--annotation-prefix <prefix>", "prefix of the annotation keys", "raven.io")
     .addOption(
       new Option("--annotation-names <style>", 'annotation key names: "raven" or "kuryr"')

@@ -56,6 +56,13 @@ export const PODS: ApiResource = { group: "", version: "v1", plural: "pods", nam
 export const NODES: ApiResource = { group: "", version: "v1", plural: "nodes", namespaced: false };
 export const NAMESPACES: ApiResource = { group: "", version: "v1", plural: "namespaces", namespaced: false };
 export const SERVICES: ApiResource = { group: "", version: "v1", plural: "services", namespaced: true };
+/** The NPWG's NetworkAttachmentDefinitions (deploy/crds). */
+export const NETWORK_ATTACHMENT_DEFINITIONS: ApiResource = {
+  group: "k8s.cni.cncf.io",
+  version: "v1",
+  plural: "network-attachment-definitions",
+  namespaced: true,
+};
 export const ENDPOINTS: ApiResource = { group: "", version: "v1", plural: "endpoints", namespaced: true };
 export const CONFIGMAPS: ApiResource = { group: "", version: "v1", plural: "configmaps", namespaced: true };
 export const SECRETS: ApiResource = { group: "", version: "v1", plural: "secrets", namespaced: true };

@@ -84,6 +84,12 @@ export function agentCommand(
     node.nodeIp,
     "--socket",
     node.agentSocket,
+    // Hot-plugged attachments: the node's containerd finds pods' network namespaces; the
+    // records of what is attached live with the node.
+    "--cri-socket",
+    node.containerdSocket,
+    "--state-dir",
+    join(node.root, "raven-agent"),
     "--annotation-prefix",
     cfg.annotationPrefix,
     "--annotation-names",

@@ -10,8 +10,19 @@ import { loadCrds } from "./crds.ts";
 import { desiredLoadBalancerSpec } from "./lb-spec.ts";
 import { EMBEDDED_RESOURCES } from "./resources.ts";
 
-const crds = loadCrds();
+const all = loadCrds();
+const crds = all.filter((c) => c.spec.group === "raven.io");
 const byKind = new Map(crds.map((c) => [c.spec.names.kind, c]));
+
+test("deploy/crds also holds the NPWG's NetworkAttachmentDefinition, as multus has it", () => {
+  const nad = all.find((c) => c.spec.group === "k8s.cni.cncf.io");
+  assert.equal(nad?.metadata.name, "network-attachment-definitions.k8s.cni.cncf.io");
+  assert.equal(nad.spec.scope, "Namespaced");
+  assert.equal(nad.spec.names.kind, "NetworkAttachmentDefinition");
+  assert.deepEqual(nad.spec.names.shortNames, ["net-attach-def"]);
+  assert.equal(nad.spec.versions[0].name, "v1");
+  assert.equal(nad.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.config.type, "string");
+});
 
 test("one CRD per resource, raven.io/v1, in the raven category with short names", () => {
   assert.deepEqual(
