@@ -72,6 +72,11 @@ export class AttachmentReconciler {
   async sync(key: string): Promise<void> {
     const pod = this.d.pods.get(key);
     if (!pod) return;
+    const t0 = performance.now();
+    const timing: Record<string, number> = {};
+    const lap = (what: string) => {
+      timing[what] = Math.round(performance.now() - t0);
+    };
     const uid = pod.metadata.uid!;
     const text = pod.metadata.annotations?.[NETWORKS_ANNOTATION];
     if (pod.metadata.deletionTimestamp || ["Succeeded", "Failed"].includes(pod.status?.phase)) {
@@ -105,6 +110,7 @@ export class AttachmentReconciler {
     }
     this.refused.delete(uid);
     const sandbox = await this.d.sandboxes.find(uid);
+    lap("sandboxMs");
     // No sandbox (not made yet, or gone): nothing to do now; its next change brings the pod back.
     if (!sandbox) return;
 
@@ -145,7 +151,10 @@ export class AttachmentReconciler {
           }
         }),
     );
+    lap("pluginsMs");
     await this.writeStatus(pod, wanted);
+    lap("totalMs");
+    this.d.log.debug({ pod: key, ...timing }, "attachments synced");
     if (failures.length) throw new AttachmentError(failures.join("; "));
   }
 

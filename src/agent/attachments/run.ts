@@ -64,10 +64,11 @@ export async function prepareAttachments(deps: {
   const cri = CriClient.connect(opts.criSocket);
   const records = new RecordStore(opts.stateDir);
   const queue = new WorkQueue();
+  const sandboxes = new CriSandboxes(cri);
   const reconciler = new AttachmentReconciler({
     pods,
     nads,
-    sandboxes: new CriSandboxes(cri),
+    sandboxes,
     cni: new CniExec({ path: opts.cniPath }),
     records,
     patchAnnotations: async (pod, annotations) => {
@@ -113,6 +114,7 @@ export async function prepareAttachments(deps: {
       if (concerned(p)) queue.add(podKey(p));
     },
     onDelete: (p) => {
+      sandboxes.forget(p.metadata.uid!);
       if (records.forPod(p.metadata.uid!).length) queue.add(`${GONE}${p.metadata.uid}`);
     },
   });

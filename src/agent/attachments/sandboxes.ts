@@ -1,6 +1,7 @@
 // Where a running pod's network namespace is, asked of the container runtime over CRI (never of
 // Docker): the pod's ready sandbox, by the kubelet's io.kubernetes.pod.uid label, and the network
 // namespace path in containerd's verbose PodSandboxStatus (its runtime spec).
+import { existsSync } from "node:fs";
 import type { RuntimeService } from "../../cri/types.ts";
 
 /** PodSandboxState SANDBOX_READY. */
@@ -19,12 +20,33 @@ export interface SandboxFinder {
 
 export class CriSandboxes implements SandboxFinder {
   private readonly cri: Pick<RuntimeService, "listPodSandbox" | "podSandboxStatus">;
+  private readonly exists: (path: string) => boolean;
+  /** The last answer per pod: good while its netns exists (a new sandbox gets a new one). */
+  private readonly known = new Map<string, PodSandboxRef>();
 
-  constructor(cri: Pick<RuntimeService, "listPodSandbox" | "podSandboxStatus">) {
+  constructor(
+    cri: Pick<RuntimeService, "listPodSandbox" | "podSandboxStatus">,
+    exists: (path: string) => boolean = existsSync,
+  ) {
     this.cri = cri;
+    this.exists = exists;
+  }
+
+  /** Forgets a pod that left the node. */
+  forget(podUid: string): void {
+    this.known.delete(podUid);
   }
 
   async find(podUid: string): Promise<PodSandboxRef | undefined> {
+    const known = this.known.get(podUid);
+    if (known && this.exists(known.netns)) return known;
+    this.known.delete(podUid);
+    const found = await this.lookUp(podUid);
+    if (found) this.known.set(podUid, found);
+    return found;
+  }
+
+  private async lookUp(podUid: string): Promise<PodSandboxRef | undefined> {
     const ready = await this.cri.listPodSandbox({
       labelSelector: { "io.kubernetes.pod.uid": podUid },
       state: { state: READY },
