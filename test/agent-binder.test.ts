@@ -65,6 +65,7 @@ const networks = new NodeNetworks({
 const binder = new Binder({
   nodeName: "node-1",
   portAnnotation: "raven.io/port",
+  attachmentsAnnotation: "raven.io/attachments",
   pods: {
     waitFor: async (ns, name, _uid, ready) => {
       const p = pods.get(`${ns}/${name}`);

@@ -8,7 +8,10 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { eventually, type Sandbox, startSandbox } from "./support/sandbox.ts";
+import { fileURLToPath } from "node:url";
+import { eventually, run, type Sandbox, startSandbox } from "./support/sandbox.ts";
+
+const RAVEN = fileURLToPath(new URL("../bin/raven", import.meta.url));
 
 let sb: Sandbox;
 /** `eventually` for a value: what `fn` answered once it answered one. */
@@ -132,6 +135,57 @@ test("seed 003: a data attachment is hot-plugged into a running pod and out agai
     assert.ok((await addrs(pod)).has("eth0"));
     assert.equal(await runOf(pod), before, "not restarted");
   }
+});
+
+test("a Raven-network attachment: a port of the pod on that network, bound like the primary, in raven net ports, released when unselected", async () => {
+  await k(
+    ["apply", "-f", "-"],
+    "1.33",
+    `apiVersion: k8s.cni.cncf.io/v1
+kind: NetworkAttachmentDefinition
+metadata:
+  name: blue
+spec:
+  config: '{"cniVersion": "1.0.0", "type": "raven", "network": "default"}'
+`,
+  );
+  const pod = (
+    await k(["get", "pod", "-l", "app=hello-multi-net", "-o", "jsonpath={.items[0].metadata.name}"])
+  ).trim();
+  const before = await runOf(pod);
+  const iface = "netblue0";
+  await k(["annotate", "--overwrite", "pod", pod, `${NETWORKS}=blue@${iface}`]);
+  const ports = async () =>
+    JSON.parse((await run(RAVEN, ["net", "ports", "-o", "json", "--kubeconfig", sb.kubeconfig])).stdout) as {
+      name: string;
+      mac_address: string;
+      fixed_ips: { ip_address: string }[];
+    }[];
+  const port = await found(
+    async () => (await ports()).find((p) => p.name === `${pod}-blue-${iface}`),
+    60_000,
+    "the attachment's port",
+  );
+  const inside = await found(async () => (await addrs(pod)).get(iface), 60_000, `${iface} in ${pod}`);
+  assert.equal(inside[0].split("/")[0], port.fixed_ips[0].ip_address, "the port's address is in the pod");
+  const link = await k(["exec", pod, "--", "ip", "link", "show", iface]);
+  assert.match(link, new RegExp(`link/ether ${port.mac_address} `), "with the port's MAC");
+  const routes = await k(["exec", pod, "--", "ip", "route"]);
+  assert.match(routes, /^default .* dev eth0/m, "the default route stays the primary's");
+  await eventually(
+    async () =>
+      (await statusOf(pod)).some((e) => e.interface === iface && e.ips[0] === port.fixed_ips[0].ip_address),
+    30_000,
+    "network-status lists it",
+  );
+  await k(["annotate", "pod", pod, `${NETWORKS}-`]);
+  await eventually(async () => !(await addrs(pod)).has(iface), 60_000, `${iface} gone`);
+  await eventually(
+    async () => !(await ports()).some((p) => p.name.startsWith(`${pod}-blue`)),
+    60_000,
+    "the attachment's port released",
+  );
+  assert.equal(await runOf(pod), before, "not restarted");
 });
 
 test("the JSON form: an interface name and a static IP; an invalid selection changes nothing and is a Warning Event", async () => {

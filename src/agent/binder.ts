@@ -4,7 +4,7 @@
 // confirms it: the port exists, belongs to this pod's UID and is bound to this node (a pod
 // cannot take another's address by writing an annotation). The addresses and MAC come from the
 // backend, never from the annotation.
-import { AnnotationError, parsePortAnnotation } from "../api/annotations.ts";
+import { AnnotationError, parseAttachmentsAnnotation, parsePortAnnotation } from "../api/annotations.ts";
 import { CNI_ERRORS, type CniReply, type CniRequest, cniError } from "../api/cni.ts";
 import type { Ip } from "../dataplane/ip.ts";
 import {
@@ -46,6 +46,8 @@ export interface BinderEvents {
 export interface BinderOptions {
   nodeName: string;
   portAnnotation: string;
+  /** The key of the pod's Raven-network attachment ports (by interface). */
+  attachmentsAnnotation: string;
   pods: PodSource;
   ports: PortSource;
   ip: Ip;
@@ -132,14 +134,27 @@ export class Binder {
     const netns = req.netns;
     if (!netns.startsWith("/"))
       return error(CNI_ERRORS.invalidEnvironment, `CNI_NETNS "${netns}" is not a path`);
-    const key = this.o.portAnnotation;
+    // An attachment to a Raven network (raven-agent's hot-plug, K8S_POD_NETWORK naming it) has
+    // its port in the attachments annotation, under its interface; the primary in the port one.
+    const attachment = req.ifname !== "eth0" && Boolean(req.args.K8S_POD_NETWORK);
+    const key = attachment ? this.o.attachmentsAnnotation : this.o.portAnnotation;
+    const portIdOf = (p: KubeObject): string =>
+      attachment
+        ? (parseAttachmentsAnnotation(key, p.metadata.annotations?.[key])[req.ifname]?.id ?? "")
+        : parsePortAnnotation(key, p.metadata.annotations?.[key]).id;
     let pod: KubeObject;
     try {
       pod = await this.o.pods.waitFor(
         namespace,
         name,
         uid,
-        (p) => Boolean(p.metadata.annotations?.[key]),
+        (p) => {
+          try {
+            return Boolean(p.metadata.annotations?.[key]) && Boolean(portIdOf(p));
+          } catch {
+            return Boolean(p.metadata.annotations?.[key]);
+          }
+        },
         signal,
       );
     } catch {
@@ -147,7 +162,7 @@ export class Binder {
     }
     let portId: string;
     try {
-      portId = parsePortAnnotation(key, pod.metadata.annotations?.[key]).id;
+      portId = portIdOf(pod);
     } catch (err) {
       const msg = err instanceof AnnotationError ? err.message : String(err);
       this.o.events.warn(pod, "InvalidPortAnnotation", msg);
@@ -191,6 +206,7 @@ export class Binder {
       addressCidr,
       gateway: subnet.gateway_ip,
       mtu: this.o.mtu,
+      defaultRoute: !attachment,
     });
     try {
       await ip.apply(plan);
@@ -210,7 +226,7 @@ export class Binder {
           { name: req.ifname, mac: port.mac_address, sandbox: req.netns },
         ],
         ips: [{ address: addressCidr, gateway: subnet.gateway_ip, interface: 1 }],
-        routes: [{ dst: "0.0.0.0/0", gw: subnet.gateway_ip }],
+        routes: attachment ? [] : [{ dst: "0.0.0.0/0", gw: subnet.gateway_ip }],
         dns: {},
       },
     };

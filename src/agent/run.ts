@@ -164,6 +164,7 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
   const binder = new Binder({
     nodeName,
     portAnnotation: annotationKeys(opts.annotationPrefix, opts.annotationNaming).port,
+    attachmentsAnnotation: annotationKeys(opts.annotationPrefix, opts.annotationNaming).attachments,
     pods: {
       waitFor: (namespace, name, uid, isReady, s) =>
         podChanges.waitFor(() => {
@@ -214,6 +215,7 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
         pods,
         recorder,
         portAnnotation: annotationKeys(opts.annotationPrefix, opts.annotationNaming).port,
+        binder,
         log,
       })
     : undefined;

@@ -20,6 +20,8 @@ export interface AnnotationKeys {
   floatingIp: string;
   /** Set by users on a pod to ask for a static IP. */
   requestedIp: string;
+  /** The ports of a pod's attachments to Raven networks, by interface name. */
+  attachments: string;
   /**
    * Finalizers earlier versions put on pods, Services and namespaces. Raven no longer adds
    * them (orphan sweeping and owner references clean up after deleted objects); it removes them
@@ -46,6 +48,7 @@ export function annotationKeys(prefix = "raven.io", naming: AnnotationNaming = "
     lbPool: `${prefix}/${n.lbPool}`,
     floatingIp: `${prefix}/${n.floatingIp}`,
     requestedIp: `${prefix}/ip`,
+    attachments: `${prefix}/${naming === "kuryr" ? "neutron-attachments" : "attachments"}`,
     legacyFinalizers: {
       pod: `${prefix}/port-cleanup`,
       service: `${prefix}/lb-cleanup`,
@@ -165,6 +168,17 @@ export function formatPortAnnotation(p: Port): string {
   } satisfies PortAnnotation);
 }
 
+/** The ports of a pod's Raven-network attachments, by interface (keys sorted). */
+export function formatAttachmentsAnnotation(ports: Map<string, Port>): string {
+  return JSON.stringify(
+    Object.fromEntries(
+      [...ports.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([iface, p]) => [iface, JSON.parse(formatPortAnnotation(p))]),
+    ),
+  );
+}
+
 export function formatSubnetAnnotation(s: Subnet): string {
   return JSON.stringify({
     id: s.id,
@@ -256,6 +270,10 @@ function describeIssues(error: z.ZodError): string {
     .join("; ");
 }
 
+export const AttachmentsAnnotationSchema = z.record(z.string(), PortAnnotationSchema);
+export type AttachmentsAnnotation = z.infer<typeof AttachmentsAnnotationSchema>;
+export const parseAttachmentsAnnotation = (key: string, text: string | undefined): AttachmentsAnnotation =>
+  parseJson(AttachmentsAnnotationSchema, key, text);
 export const parsePortAnnotation = (key: string, text: string | undefined): PortAnnotation =>
   parseJson(PortAnnotationSchema, key, text);
 export const parseSubnetAnnotation = (key: string, text: string | undefined): SubnetAnnotation =>

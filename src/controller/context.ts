@@ -58,6 +58,8 @@ export interface Listers {
   namespaces: Lister;
   /** Indexed by "service" (`namespace/name` of the owning Service). */
   endpointSlices: Lister;
+  /** NetworkAttachmentDefinitions (`namespace/name`), when the cluster has the CRD. */
+  nads?: Lister;
 }
 
 /** The API writes reconcilers make: metadata and status patches (KubeClient satisfies it). */

@@ -244,3 +244,83 @@ test("the port annotation follows the port's status as the node's agent binds an
   await f.podReconciler.sync("default/web");
   assert.equal(status(), "DOWN");
 });
+
+test("attachments to Raven networks: a port per selected raven NAD, named pod-attachment, in the annotation by interface; dropped ones deleted; others' plugins ignored", async () => {
+  const f = new ControllerFixture();
+  const nad = (name: string, config: object) =>
+    f.nads.set({
+      apiVersion: "k8s.cni.cncf.io/v1",
+      kind: "NetworkAttachmentDefinition",
+      metadata: { name, namespace: "default" },
+      spec: { config: JSON.stringify(config) },
+    });
+  nad("blue", { cniVersion: "1.0.0", type: "raven", network: "blue" });
+  nad("bridged", { cniVersion: "1.0.0", type: "bridge", bridge: "x" });
+  f.namespace("blue");
+  f.pod("web", { metadata: { annotations: { "k8s.v1.cni.cncf.io/networks": "blue@b1,bridged,blue@b2" } } });
+  await f.podReconciler.sync("default/web");
+  const { backend } = f.take();
+  assert.deepEqual(backend, [
+    "ensureNetwork default-net 192.168.0.0/24",
+    "createPort default/web 192.168.0.2",
+    "ensureNetwork blue-net 192.168.1.0/24",
+    "createPort default/web-blue-b1 192.168.1.2",
+    "createPort default/web-blue-b2 192.168.1.3",
+  ]);
+  const ann = (key: string) => f.pods.get("default/web")!.metadata.annotations?.[key];
+  const att = JSON.parse(ann("raven.io/attachments")!);
+  assert.deepEqual(Object.keys(att), ["b1", "b2"]);
+  assert.equal(att.b1.name, "web-blue-b1");
+  assert.equal(att.b1.fixed_ips[0].ip_address, "192.168.1.2");
+  assert.equal(
+    JSON.parse(ann("raven.io/port")!).fixed_ips[0].ip_address,
+    "192.168.0.2",
+    "the primary is unchanged",
+  );
+  await f.podReconciler.sync("default/web");
+  assert.deepEqual(f.take().backend, [], "a second sync changes nothing");
+
+  // One dropped; an unparsable selection then changes nothing; the last one dropped.
+  f.update(f.pods, "default/web", (p) => {
+    p.metadata.annotations!["k8s.v1.cni.cncf.io/networks"] = "blue@b2";
+  });
+  await f.podReconciler.sync("default/web");
+  assert.deepEqual(f.take().backend, ["deletePort default/web-blue-b1 192.168.1.2"]);
+  assert.deepEqual(Object.keys(JSON.parse(ann("raven.io/attachments")!)), ["b2"]);
+  f.update(f.pods, "default/web", (p) => {
+    p.metadata.annotations!["k8s.v1.cni.cncf.io/networks"] = "Not_Valid";
+  });
+  await f.podReconciler.sync("default/web");
+  assert.deepEqual(f.take().backend, []);
+  assert.deepEqual(Object.keys(JSON.parse(ann("raven.io/attachments")!)), ["b2"]);
+  f.update(f.pods, "default/web", (p) => {
+    delete p.metadata.annotations!["k8s.v1.cni.cncf.io/networks"];
+  });
+  await f.podReconciler.sync("default/web");
+  assert.deepEqual(f.take().backend, ["deletePort default/web-blue-b2 192.168.1.3"]);
+  assert.equal(ann("raven.io/attachments"), undefined);
+});
+
+test("an attachment that cannot be made does not hold the pod's own port back: the primary is written, the attachment is an Event and a retry", async () => {
+  const f = new ControllerFixture();
+  f.nads.set({
+    apiVersion: "k8s.cni.cncf.io/v1",
+    kind: "NetworkAttachmentDefinition",
+    metadata: { name: "nowhere", namespace: "default" },
+    spec: { config: JSON.stringify({ cniVersion: "1.0.0", type: "raven", network: "missing" }) },
+  });
+  f.pod("web", { metadata: { annotations: { "k8s.v1.cni.cncf.io/networks": "nowhere" } } });
+  await assert.rejects(
+    f.podReconciler.sync("default/web"),
+    /Raven network missing \(a namespace\) not found/,
+  );
+  const { events } = f.take();
+  assert.ok(
+    f.pods.get("default/web")!.metadata.annotations?.["raven.io/port"],
+    "the primary port is written",
+  );
+  assert.equal(f.pods.get("default/web")!.metadata.annotations?.["raven.io/attachments"], undefined);
+  assert.deepEqual(events, [
+    "Warning FailedAttachment default/web: net03840d46dad9: Raven network missing (a namespace) not found; will retry",
+  ]);
+});

@@ -23,6 +23,7 @@ import { GoneUids } from "./gone-uids.ts";
 import { type MetadataWant, metadataPatch } from "./meta-patch.ts";
 import type { NamespaceReconciler } from "./namespaces.ts";
 import { OwnWrites } from "./own-writes.ts";
+import { PodAttachments } from "./pod-attachments.ts";
 
 export function isFinished(pod: KubeObject): boolean {
   const phase = pod.status?.phase;
@@ -45,6 +46,7 @@ export function portNeed(pod: KubeObject): "bind" | "hold" | "release" {
 export class PodReconciler {
   private readonly d: ControllerDeps;
   private readonly namespaces: NamespaceReconciler;
+  private readonly attachments: PodAttachments;
   private readonly gone = new GoneUids();
   /** Our latest pod patches, so a sync on a cache that has not seen them yet is skipped. */
   private readonly writes = new OwnWrites();
@@ -54,6 +56,7 @@ export class PodReconciler {
   constructor(deps: ControllerDeps, namespaces: NamespaceReconciler) {
     this.d = deps;
     this.namespaces = namespaces;
+    this.attachments = new PodAttachments(deps, namespaces);
   }
 
   forget(key: string, uid: string): void {
@@ -80,7 +83,9 @@ export class PodReconciler {
       await this.releasePorts(pod.metadata.uid!);
       const hadPort = pod.metadata.annotations?.[this.d.keys.port] !== undefined;
       await this.patch(pod, {
-        annotations: hadPort ? { [this.d.keys.port]: null, [this.d.keys.subnet]: null } : {},
+        annotations: hadPort
+          ? { [this.d.keys.port]: null, [this.d.keys.subnet]: null, [this.d.keys.attachments]: null }
+          : {},
         finalizer: { name: this.d.keys.legacyFinalizers.pod, present: false },
       });
       return;
@@ -140,13 +145,26 @@ export class PodReconciler {
         throw err;
       }
     }
+    // An attachment that cannot be made must not hold the pod's own port back: the primary is
+    // written, the attachment is an Event and a retry.
+    let attachments: string | null | undefined;
+    let attachmentError: unknown;
+    try {
+      attachments = await this.attachments.sync(pod);
+    } catch (err) {
+      attachmentError = err;
+      this.d.recorder.event(pod, "Warning", "FailedAttachment", `${(err as Error).message}; will retry`);
+    }
     await this.patch(pod, {
       annotations: {
         [this.d.keys.port]: formatPortAnnotation(port),
         [this.d.keys.subnet]: formatSubnetAnnotation(net.subnet),
+        // undefined: a selection that does not parse leaves the attachments as they are.
+        ...(attachments === undefined ? {} : { [this.d.keys.attachments]: attachments }),
       },
       finalizer: { name: this.d.keys.legacyFinalizers.pod, present: false },
     });
+    if (attachmentError) throw attachmentError;
   }
 
   private waitFor(subnetId: string, key: string): void {
@@ -163,7 +181,10 @@ export class PodReconciler {
    * the one its annotation names stays (the address its containers use) and the rest go.
    */
   private pickPort(pod: KubeObject): Port | undefined {
-    const ports = this.d.backend.findPorts(pod.metadata.uid!);
+    // The primary port is named after the pod; attachment ports are pod-attachments.ts's.
+    const ports = this.d.backend
+      .findPorts(pod.metadata.uid!)
+      .filter((p) => !PodAttachments.isAttachmentPort(pod, p));
     if (ports.length <= 1) return ports[0];
     const annotatedId = this.annotatedPortId(pod);
     const keep = ports.find((p) => p.id === annotatedId) ?? ports[0];

@@ -9,14 +9,22 @@ import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { type AnnotationNaming, annotationKeys } from "../api/annotations.ts";
+import { NETWORKS_ANNOTATION } from "../api/network-attachments.ts";
 import { KubeClient, type WriteFence } from "../kube/client.ts";
+import { isNotFound } from "../kube/errors.ts";
 import { EventRecorder, kubeEventSink } from "../kube/events.ts";
 import type { SharedInformer } from "../kube/informer.ts";
 import { SharedInformerFactory } from "../kube/informer-factory.ts";
 import type { KubeConfigSource } from "../kube/kubeconfig.ts";
 import { kubeLeaseClient, LeaderElector } from "../kube/leader-election.ts";
 import { type KubeObject, objectKey } from "../kube/objects.ts";
-import { ENDPOINTSLICES, NAMESPACES, PODS, SERVICES } from "../kube/resource.ts";
+import {
+  ENDPOINTSLICES,
+  NAMESPACES,
+  NETWORK_ATTACHMENT_DEFINITIONS,
+  PODS,
+  SERVICES,
+} from "../kube/resource.ts";
 import { runWorkers, WorkQueue } from "../kube/workqueue.ts";
 import type { SdnBackend } from "../sdn/backend.ts";
 import { CLUSTER_OWNER, type ControllerConfig, type ControllerDeps } from "./context.ts";
@@ -75,6 +83,19 @@ interface Informers {
   services: SharedInformer;
   namespaces: SharedInformer;
   endpointSlices: SharedInformer;
+  /** NetworkAttachmentDefinitions, when the cluster has the CRD (Raven-network attachments). */
+  nads?: SharedInformer;
+}
+
+/** Whether the API server serves `res` (an optional CRD's resource). */
+async function served(client: KubeClient, res: typeof NETWORK_ATTACHMENT_DEFINITIONS): Promise<boolean> {
+  try {
+    await client.list(res, { limit: 1 });
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
 }
 
 /** A write refused because this replica may no longer act as leader. */
@@ -94,6 +115,8 @@ export async function runController(opts: ControllerOptions, signal: AbortSignal
     namespaces: factory.informerFor(NAMESPACES, {}, { resyncPeriodMs: RESYNC_MS }),
     endpointSlices: factory.informerFor(ENDPOINTSLICES),
   };
+  if (await served(client, NETWORK_ATTACHMENT_DEFINITIONS))
+    informers.nads = factory.informerFor(NETWORK_ATTACHMENT_DEFINITIONS);
   informers.endpointSlices.addIndexer("service", (s: KubeObject) => {
     const svc = s.metadata.labels?.[SERVICE_NAME_LABEL];
     return svc ? [`${s.metadata.namespace}/${svc}`] : [];
@@ -270,6 +293,11 @@ async function lead(
     }),
   );
   await sweep("orphan clean-up");
+  const podsSelecting = (nad: KubeObject) => {
+    const ref = nad.metadata.name!;
+    for (const p of inf.pods.list())
+      if ((p.metadata.annotations?.[NETWORKS_ANNOTATION] ?? "").includes(ref)) queues.pod.add(objectKey(p));
+  };
   const batcher = new EndpointBatcher(queues.service, d.config.endpointBatchMs);
   const unregister = [
     inf.pods.addEventHandler({
@@ -295,6 +323,15 @@ async function lead(
       onUpdate: (_o, e) => serviceOfSlice(e, batcher),
       onDelete: (e) => serviceOfSlice(e, batcher),
     }),
+    // A NAD that appears or changes: the pods selecting it may need an attachment port.
+    ...(inf.nads
+      ? [
+          inf.nads.addEventHandler({
+            onAdd: (n) => podsSelecting(n),
+            onUpdate: (_o, n) => podsSelecting(n),
+          }),
+        ]
+      : []),
     inf.namespaces.addEventHandler({
       onAdd: (n) => queues.namespace.add(n.metadata.name!),
       onUpdate: (_o, n) => queues.namespace.add(n.metadata.name!),

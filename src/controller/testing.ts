@@ -133,6 +133,7 @@ export class ControllerFixture {
   readonly pods = new FakeLister();
   readonly services = new FakeLister();
   readonly namespaces = new FakeLister();
+  readonly nads = new FakeLister();
   readonly endpointSlices = new FakeLister({
     service: (s) => {
       const svc = s.metadata.labels?.["kubernetes.io/service-name"];
@@ -165,6 +166,7 @@ export class ControllerFixture {
         services: this.services,
         namespaces: this.namespaces,
         endpointSlices: this.endpointSlices,
+        nads: this.nads,
       },
       keys: annotationKeys(),
       recorder: this.recorder,

@@ -59,6 +59,8 @@ export interface PodLinkPlan {
   gateway: string;
   /** The pod interface's MTU (the network's: the overlay's). */
   mtu?: number;
+  /** False for an attachment: its subnet's route only, the default route stays the primary's. */
+  defaultRoute?: boolean;
 }
 
 /** The veth, made in the pod's netns with its node end created in the node's, then both ends configured. */
@@ -86,7 +88,9 @@ export function planPodLink(p: PodLinkPlan): IpCommand[] {
     inPod("link", "set", "lo", "up"),
     inPod("addr", "add", p.addressCidr, "dev", p.ifname),
     inPod("link", "set", p.ifname, "up"),
-    inPod("route", "replace", "default", "via", p.gateway, "dev", p.ifname),
+    ...(p.defaultRoute === false
+      ? []
+      : [inPod("route", "replace", "default", "via", p.gateway, "dev", p.ifname)]),
     { args: ["link", "set", p.hostVeth, "alias", portAlias(p.portId)] },
     { args: ["link", "set", p.hostVeth, "master", p.bridge] },
     { args: ["link", "set", p.hostVeth, "type", "bridge_slave", "hairpin", "on"] },

@@ -146,7 +146,9 @@ export class FakeSdnBackend implements SdnBackend {
 
   async createPort(req: PortRequest): Promise<Port> {
     this.maybeFail("createPort");
-    const mine = this.findPorts(req.owner.uid).find((p) => p.network_id === req.networkId);
+    const mine = this.findPorts(req.owner.uid).find(
+      (p) => p.network_id === req.networkId && p.name === req.name,
+    );
     if (mine) return mine;
     return this.addPort(req);
   }

@@ -15,7 +15,9 @@ import type { Logger } from "../../kube/log.ts";
 import type { KubeObject } from "../../kube/objects.ts";
 import { NETWORK_ATTACHMENT_DEFINITIONS, PODS } from "../../kube/resource.ts";
 import { runWorkers, WorkQueue } from "../../kube/workqueue.ts";
+import type { Binder } from "../binder.ts";
 import { CniExec } from "./cni-exec.ts";
+import { delegates, RavenDelegate } from "./raven-delegate.ts";
 import { AttachmentReconciler } from "./reconciler.ts";
 import { RecordStore } from "./records.ts";
 import { CriSandboxes } from "./sandboxes.ts";
@@ -46,6 +48,8 @@ export async function prepareAttachments(deps: {
   pods: SharedInformer;
   recorder: Pick<EventRecorder, "event">;
   portAnnotation: string;
+  /** Binds attachments to Raven networks (NADs of type "raven"), as raven-cni's calls. */
+  binder: Pick<Binder, "handle">;
   log: Logger;
 }): Promise<{ run(signal: AbortSignal): Promise<void> } | undefined> {
   const { opts, client, factory, pods, recorder, log } = deps;
@@ -69,7 +73,7 @@ export async function prepareAttachments(deps: {
     pods,
     nads,
     sandboxes,
-    cni: new CniExec({ path: opts.cniPath }),
+    cni: delegates(new RavenDelegate(deps.binder), new CniExec({ path: opts.cniPath })),
     records,
     patchAnnotations: async (pod, annotations) => {
       try {

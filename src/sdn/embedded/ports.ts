@@ -39,7 +39,7 @@ export class Ports {
 
   create(req: PortRequest): Promise<Port> {
     // One pod's calls queue up, so a repeat finds the first one's port instead of racing it.
-    return this.lock.run(`${req.owner.uid}/${req.networkId}`, () => this.createOnce(req));
+    return this.lock.run(`${req.owner.uid}/${req.networkId}/${req.name}`, () => this.createOnce(req));
   }
 
   find(ownerUid: string): Port[] {
@@ -71,7 +71,10 @@ export class Ports {
 
   private async createOnce(req: PortRequest): Promise<Port> {
     const store = this.ctx.store;
-    const existing = store.byOwner("port", req.owner.uid).find((p) => p.spec.networkId === req.networkId);
+    // A pod may have more than one port on a network (attachments), each with its own name.
+    const existing = store
+      .byOwner("port", req.owner.uid)
+      .find((p) => p.spec.networkId === req.networkId && p.spec.displayName === req.name);
     if (existing) return this.finish(existing, req);
 
     const subnet = store.byUid("subnet", req.subnetId);
@@ -105,7 +108,11 @@ export class Ports {
       }
       const holder = await this.ctx.store.fetch("port", req.owner.namespace, ipToName(ip));
       if (!holder) continue; // released in between: try again
-      if (holder.spec.owner.uid === req.owner.uid && holder.spec.subnetId === subnet.metadata.uid)
+      if (
+        holder.spec.owner.uid === req.owner.uid &&
+        holder.spec.subnetId === subnet.metadata.uid &&
+        holder.spec.displayName === req.name
+      )
         return this.finish(holder, req);
       throw new SdnError("IpInUse", `${ip} is in use by ${holder.spec.owner.kind} ${holder.spec.owner.name}`);
     }
@@ -138,7 +145,11 @@ export class Ports {
         // The cache was behind. If the holder is this very pod (our own earlier attempt, or a
         // replica before us), that port is the answer: a second one would change the pod's IP.
         const holder = await this.ctx.store.fetch("port", req.owner.namespace, ipToName(ip));
-        if (holder?.spec.owner.uid === req.owner.uid && holder.spec.subnetId === subnetId)
+        if (
+          holder?.spec.owner.uid === req.owner.uid &&
+          holder.spec.subnetId === subnetId &&
+          holder.spec.displayName === req.name
+        )
           return this.finish(holder, req);
         lost.add(ip);
         this.ctx.logger.debug(

@@ -342,8 +342,11 @@ export class NeutronBackend implements SdnBackend {
 
   async createPort(req: PortRequest): Promise<Port> {
     // One pod's calls queue up, so a repeat finds the first one's port instead of making another.
-    return this.lock.run(`port/${req.owner.uid}/${req.networkId}`, async () => {
-      const existing = this.state.portsOf(req.owner.uid).find((p) => p.network_id === req.networkId);
+    return this.lock.run(`port/${req.owner.uid}/${req.networkId}/${req.name}`, async () => {
+      // A pod may have more than one port on a network (attachments), each with its own name.
+      const existing = this.state
+        .portsOf(req.owner.uid)
+        .find((p) => p.network_id === req.networkId && p.name === req.name);
       if (existing) return existing;
       const subnet = this.state.subnet(req.subnetId);
       if (!subnet) throw new SdnError("NotFound", `subnet ${req.subnetId} is not one of Raven's`);
