@@ -14,6 +14,7 @@ import { jobStrategy } from "./jobs.ts";
 import { leaseStrategy } from "./leases.ts";
 import { validateGenericMeta } from "./meta.ts";
 import { namespaceStrategy } from "./namespaces.ts";
+import { networkPolicyStrategy } from "./networkpolicies.ts";
 import { nodeStrategy } from "./nodes.ts";
 import { podStrategy } from "./pods.ts";
 import {
@@ -69,6 +70,7 @@ export const strategies: Record<string, Strategy> = Object.fromEntries(
     "apps/daemonsets": daemonSetStrategy,
     "batch/jobs": jobStrategy,
     "discovery.k8s.io/endpointslices": endpointSliceStrategy,
+    "networking.k8s.io/networkpolicies": networkPolicyStrategy,
     "coordination.k8s.io/leases": leaseStrategy,
     "apiextensions.k8s.io/customresourcedefinitions": crdStrategy,
     "rbac.authorization.k8s.io/roles": roleStrategyNamespaced,

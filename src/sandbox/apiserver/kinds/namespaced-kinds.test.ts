@@ -159,6 +159,7 @@ test("every built-in resource has a strategy with the right status and generatio
     "apps/daemonsets": [true, true],
     "batch/jobs": [true, true],
     "discovery.k8s.io/endpointslices": [false, true],
+    "networking.k8s.io/networkpolicies": [false, true],
     "coordination.k8s.io/leases": [false, false],
     "apiextensions.k8s.io/customresourcedefinitions": [true, true],
     "rbac.authorization.k8s.io/roles": [false, false],

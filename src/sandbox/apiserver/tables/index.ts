@@ -8,6 +8,7 @@ import { eventPrinter } from "./events.ts";
 import { jobPrinter } from "./jobs.ts";
 import { leasePrinter } from "./leases.ts";
 import { namespacePrinter } from "./namespaces.ts";
+import { networkPolicyPrinter } from "./networking.ts";
 import { nodePrinter } from "./nodes.ts";
 import { podPrinter } from "./pods.ts";
 import { bindingPrinter } from "./rbac.ts";
@@ -33,6 +34,7 @@ const PRINTERS: Record<string, TablePrinter> = {
   "apps/daemonsets": daemonSetPrinter,
   "batch/jobs": jobPrinter,
   "discovery.k8s.io/endpointslices": endpointSlicePrinter,
+  "networking.k8s.io/networkpolicies": networkPolicyPrinter,
   "coordination.k8s.io/leases": leasePrinter,
   "rbac.authorization.k8s.io/rolebindings": bindingPrinter,
   "rbac.authorization.k8s.io/clusterrolebindings": bindingPrinter,
