@@ -47,7 +47,7 @@ export interface Listing {
 export interface ResyncReport {
   /** Subnets with a port gone since the last look (their addresses are free). */
   released: Set<string>;
-  /** Owners of ports whose status changed. */
+  /** Owners of ports whose status changed, or that hold a port twice (to sync again). */
   statusChanged: Owner[];
 }
 
@@ -91,6 +91,16 @@ export class NeutronState {
     }
     for (const [id, was] of before)
       if (!this.ports.has(id)) for (const ip of was.port.fixed_ips) report.released.add(ip.subnet_id);
+    // Two ports of one owner under one name on one network: two writers raced (a request of a
+    // controller that was stopped landed after the listing its successor started from). Its
+    // owner is told, so its next sync keeps one.
+    const seen = new Map<string, OwnedPort>();
+    for (const owned of this.ports.values()) {
+      if (owned.ownership.pooled) continue;
+      const key = `${owned.ownership.owner.uid}/${owned.port.network_id}/${owned.port.name}`;
+      if (seen.has(key)) report.statusChanged.push(owned.ownership.owner);
+      else seen.set(key, owned);
+    }
     this.fips.clear();
     for (const f of listing.floatingIps) this.putFloatingIp(f);
     this.lbs.clear();
