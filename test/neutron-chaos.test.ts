@@ -15,12 +15,12 @@ import { after, before, test } from "node:test";
 import { SharedInformerFactory } from "../src/kube/informer-factory.ts";
 import { silentLogger } from "../src/kube/log.ts";
 import type { KubeObject } from "../src/kube/objects.ts";
-import { DEPLOYMENTS, NAMESPACES, PODS } from "../src/kube/resource.ts";
+import { PODS } from "../src/kube/resource.ts";
 import { instanceIdFor } from "../src/sandbox/config.ts";
 import type { NeutronApi } from "../src/sdn/neutron/neutron-api.ts";
 import type { OctaviaApi } from "../src/sdn/neutron/octavia-api.ts";
 import { describe as ownedBy } from "../src/sdn/neutron/ownership.ts";
-import { Churn, prng, sleep } from "./support/churn.ts";
+import { Churn, createChaosWorld, prng, sleep } from "./support/churn.ts";
 import { type NeutronSnapshot, neutronSnapshot } from "./support/neutron-snapshot.ts";
 import { type OpenStackClients, openStackClients } from "./support/openstack.ts";
 import { describe, KEYS, violations } from "./support/raven-invariants.ts";
@@ -30,11 +30,6 @@ import { eventually, type Sandbox, startSandbox } from "./support/sandbox.ts";
 const SEED = Number(process.env.RAVEN_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const CHURN_MS = Number(process.env.RAVEN_CHAOS_MS ?? 30_000);
 const CONVERGE_MS = 240_000;
-const STABLE_NAMESPACES = ["default", "chaos-a", "chaos-b"];
-const DEPLOYMENTS_USED = [
-  { ns: "default", name: "web", app: "web" },
-  { ns: "chaos-a", name: "api", app: "api" },
-];
 const OTHERS = "someone-else";
 
 let sb: Sandbox;
@@ -211,22 +206,7 @@ before(async () => {
   clusterId = instanceIdFor(sb.dir);
   os = openStackClients(join(sb.dir, "openstack", "clouds.yaml"), "raven-sandbox");
   ({ neutron, octavia } = os);
-  for (const name of STABLE_NAMESPACES.filter((n) => n !== "default"))
-    await sb.client.create(NAMESPACES, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
-  for (const d of DEPLOYMENTS_USED)
-    await sb.client.create(DEPLOYMENTS, {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: d.name, namespace: d.ns },
-      spec: {
-        replicas: 3,
-        selector: { matchLabels: { app: d.app, chaos: "deploy" } },
-        template: {
-          metadata: { labels: { app: d.app, chaos: "deploy" } },
-          spec: { containers: [{ name: "c", image: "nginx", ports: [{ containerPort: 8080 }] }] },
-        },
-      },
-    });
+  const world = await createChaosWorld(sb.client);
   const informers = new SharedInformerFactory(sb.client, { logger: silentLogger });
   informers.informerFor(PODS).addEventHandler({
     onAdd: (p) => recordPodIp(p),
@@ -234,12 +214,7 @@ before(async () => {
   });
   informers.start(watching.signal);
   await informers.waitForCacheSync(watching.signal);
-  churn = new Churn({
-    client: sb.client,
-    rand,
-    namespaces: STABLE_NAMESPACES,
-    deployments: DEPLOYMENTS_USED,
-  });
+  churn = new Churn({ client: sb.client, rand, ...world });
 });
 
 after(async () => {

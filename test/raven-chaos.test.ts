@@ -12,9 +12,9 @@ import { after, before, test } from "node:test";
 import { SharedInformerFactory } from "../src/kube/informer-factory.ts";
 import { silentLogger } from "../src/kube/log.ts";
 import type { KubeObject } from "../src/kube/objects.ts";
-import { DEPLOYMENTS, NAMESPACES, PODS } from "../src/kube/resource.ts";
+import { PODS } from "../src/kube/resource.ts";
 import { FLOATINGIPS, PORTS } from "../src/sdn/embedded/resources.ts";
-import { Churn, prng, sleep } from "./support/churn.ts";
+import { Churn, createChaosWorld, prng, sleep } from "./support/churn.ts";
 import { describe, snapshot, violations } from "./support/raven-invariants.ts";
 import { metricSum, type RavenProcess, startRaven, stopAll } from "./support/raven-process.ts";
 import { eventually, type Sandbox, startSandbox } from "./support/sandbox.ts";
@@ -22,11 +22,6 @@ import { eventually, type Sandbox, startSandbox } from "./support/sandbox.ts";
 const SEED = Number(process.env.RAVEN_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const CHURN_MS = Number(process.env.RAVEN_CHAOS_MS ?? 45_000);
 const CONVERGE_MS = 120_000;
-const STABLE_NAMESPACES = ["default", "chaos-a", "chaos-b"];
-const DEPLOYMENTS_USED = [
-  { ns: "default", name: "web", app: "web" },
-  { ns: "chaos-a", name: "api", app: "api" },
-];
 
 let sb: Sandbox;
 let controller: RavenProcess | undefined;
@@ -105,22 +100,7 @@ function ipChanges(except: ReadonlySet<string> = new Set()): string[] {
 before(async () => {
   console.log(`chaos seed ${SEED} (replay with RAVEN_CHAOS_SEED=${SEED})`);
   sb = await startSandbox({ virtualNodes: 2, backend: "embedded", ravenController: false });
-  for (const name of STABLE_NAMESPACES.filter((n) => n !== "default"))
-    await sb.client.create(NAMESPACES, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
-  for (const d of DEPLOYMENTS_USED)
-    await sb.client.create(DEPLOYMENTS, {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: d.name, namespace: d.ns },
-      spec: {
-        replicas: 3,
-        selector: { matchLabels: { app: d.app, chaos: "deploy" } },
-        template: {
-          metadata: { labels: { app: d.app, chaos: "deploy" } },
-          spec: { containers: [{ name: "c", image: "nginx", ports: [{ containerPort: 8080 }] }] },
-        },
-      },
-    });
+  const world = await createChaosWorld(sb.client);
   const informers = new SharedInformerFactory(sb.client, { logger: silentLogger });
   informers.informerFor(PODS).addEventHandler({
     onAdd: (p) => recordPod(p, "ADDED"),
@@ -134,12 +114,7 @@ before(async () => {
   });
   informers.start(watching.signal);
   await informers.waitForCacheSync(watching.signal);
-  churn = new Churn({
-    client: sb.client,
-    rand,
-    namespaces: STABLE_NAMESPACES,
-    deployments: DEPLOYMENTS_USED,
-  });
+  churn = new Churn({ client: sb.client, rand, ...world });
 });
 
 after(async () => {

@@ -507,3 +507,34 @@ export class Churn {
     await this.o.client.patch(NAMESPACES, "", ns, "merge", { metadata: { finalizers: null } });
   }
 }
+
+/**
+ * The chaos tests' stable world: namespaces chaos-a and chaos-b (default exists) and a
+ * 3-replica Deployment in default and in chaos-a; what a Churn over it needs to know.
+ */
+export async function createChaosWorld(
+  client: KubeClient,
+): Promise<Pick<ChurnOptions, "namespaces" | "deployments">> {
+  const namespaces = ["default", "chaos-a", "chaos-b"];
+  const deployments = [
+    { ns: "default", name: "web", app: "web" },
+    { ns: "chaos-a", name: "api", app: "api" },
+  ];
+  for (const name of namespaces.filter((n) => n !== "default"))
+    await client.create(NAMESPACES, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+  for (const d of deployments)
+    await client.create(DEPLOYMENTS, {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: d.name, namespace: d.ns },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: d.app, chaos: "deploy" } },
+        template: {
+          metadata: { labels: { app: d.app, chaos: "deploy" } },
+          spec: { containers: [{ name: "c", image: "nginx", ports: [{ containerPort: 8080 }] }] },
+        },
+      },
+    });
+  return { namespaces, deployments };
+}
