@@ -12,7 +12,13 @@ import { parseAllDocuments } from "yaml";
 import { isNotFound } from "../src/kube/errors.ts";
 import type { KubeObject } from "../src/kube/objects.ts";
 import { CLUSTERROLES, LEASES, NAMESPACES, PODS, ROLES, SERVICES } from "../src/kube/resource.ts";
-import { FLOATINGIPS, LOADBALANCERS, NETWORKS, PORTS } from "../src/sdn/embedded/resources.ts";
+import {
+  COMPILEDPOLICIES,
+  FLOATINGIPS,
+  LOADBALANCERS,
+  NETWORKS,
+  PORTS,
+} from "../src/sdn/embedded/resources.ts";
 import { type RavenProcess, startRaven, stopAll } from "./support/raven-process.ts";
 import { eventually, type Sandbox, startSandbox } from "./support/sandbox.ts";
 
@@ -357,6 +363,34 @@ const PARTS: Part[] = [
         "the repeated FailedAllocateIP",
         async () => ((await eventOn(`clash-${n}`, "FailedAllocateIP"))?.count ?? 0) >= 2,
       ),
+  },
+  {
+    name: "a NetworkPolicy is compiled, recompiled when it changes, and its compiled form removed when it goes",
+    needs: [
+      "raven.io/compiledpolicies/create",
+      "raven.io/compiledpolicies/patch",
+      "raven.io/compiledpolicies/delete",
+    ],
+    start: async (n) => {
+      const np = (policyTypes: string[]) =>
+        apply({
+          apiVersion: "networking.k8s.io/v1",
+          kind: "NetworkPolicy",
+          metadata: { name: `np-${n}`, namespace: "default" },
+          spec: { podSelector: { matchLabels: { app: "none" } }, policyTypes },
+        });
+      await np(["Ingress"]);
+      await until("the compiled policy", () => get(COMPILEDPOLICIES, "default", `np-${n}`));
+      await np(["Ingress", "Egress"]);
+      await until(
+        "the policy recompiled",
+        async () => (await get(COMPILEDPOLICIES, "default", `np-${n}`))?.metadata.generation === 2,
+      );
+      // Orphaned, so Kubernetes' garbage collector leaves the compiled form for Raven to remove.
+      await k(["delete", "networkpolicy", `np-${n}`, "--cascade=orphan"]);
+    },
+    check: (n) =>
+      until("no compiled policy", async () => !(await get(COMPILEDPOLICIES, "default", `np-${n}`))),
   },
 ];
 

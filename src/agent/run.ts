@@ -12,13 +12,14 @@ import type { KubeConfigSource } from "../kube/kubeconfig.ts";
 import type { Logger } from "../kube/log.ts";
 import type { KubeObject } from "../kube/objects.ts";
 import { NODES, PODS } from "../kube/resource.ts";
-import type { NetworkWithSubnet, SdnBackend } from "../sdn/backend.ts";
+import type { NetworkWithSubnet, PolicyStore, SdnBackend } from "../sdn/backend.ts";
 import { EmbeddedBackend } from "../sdn/embedded/backend.ts";
 import type { FloatingIp, LoadBalancerState } from "../sdn/model.ts";
 import { type AttachmentOptions, prepareAttachments } from "./attachments/run.ts";
 import { Binder } from "./binder.ts";
 import { serveCni } from "./cni-server.ts";
 import { NodeNetworks } from "./networks.ts";
+import { PolicyEnforcer } from "./policies.ts";
 import { PortStatusReporter } from "./port-status.ts";
 import { ServiceProxy } from "./services.ts";
 import { Waiters } from "./waiters.ts";
@@ -59,6 +60,8 @@ export type NodeBackend = Pick<
   listFloatingIps(): FloatingIp[];
   /** Lists the backend again now (a backend without a watch: Neutron). */
   resync?(): Promise<void>;
+  /** Compiled NetworkPolicies (absent: the backend enforces none). */
+  policies?: Pick<PolicyStore, "list" | "onChange">;
 };
 
 /** How often the agent lists Neutron again (it has no watch): remote ports, members, floating IPs. */
@@ -207,6 +210,17 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
     log,
   });
   backend.onChange(() => services.changed());
+  const policyStore = backend.policies;
+  const policies = policyStore
+    ? new PolicyEnforcer({
+        policies: () => policyStore.list(),
+        nft: nftTool(),
+        table: `${opts.nftTable}-policy`,
+        nodeName,
+        log,
+      })
+    : undefined;
+  policyStore?.onChange(() => policies?.changed());
   const attachments = opts.attachments
     ? await prepareAttachments({
         opts: opts.attachments,
@@ -236,6 +250,7 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
     portStatus.resync(await binder.boundPorts(), mine);
     const reporting = portStatus.run(signal);
     const proxying = services.run(signal);
+    const enforcing = policies?.run(signal);
     const networking = networks.run(signal);
     const attaching = attachments?.run(signal);
     ready = true;
@@ -246,7 +261,7 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
       if (signal.aborted) return resolve();
       signal.addEventListener("abort", () => resolve(), { once: true });
     });
-    await Promise.all([reporting, proxying, networking, attaching]);
+    await Promise.all([reporting, proxying, networking, attaching, enforcing]);
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
     await recorder.close();

@@ -26,6 +26,7 @@ export interface ControllerConfig {
   podWorkers: number;
   serviceWorkers: number;
   namespaceWorkers: number;
+  policyWorkers: number;
   /** How long a Service waits after an EndpointSlice change, to take a burst of them in one sync. */
   endpointBatchMs: number;
   /** A released address goes out again within this only when nothing else is free (with an Event). */
@@ -41,6 +42,7 @@ export const DEFAULT_CONFIG: ControllerConfig = {
   podWorkers: 64,
   serviceWorkers: 16,
   namespaceWorkers: 2,
+  policyWorkers: 4,
   endpointBatchMs: 500,
   addressCooldownMs: 120_000,
 };

@@ -56,3 +56,16 @@ test("the reconciler's decisions are the same on a trimmed pod", () => {
     assert.equal(isFinished(trimmed), isFinished(v as any));
   }
 });
+
+test("trimPod keeps the named container ports (NetworkPolicies name them) and drops unnamed ones", () => {
+  const named = structuredClone(pod) as typeof pod & { spec: { containers: unknown[] } };
+  named.spec.containers = [
+    { name: "app", image: "nginx", ports: [{ containerPort: 80 }, { name: "http", containerPort: 8080 }] },
+    { name: "side", image: "busybox", ports: [{ containerPort: 9 }] },
+  ];
+  assert.deepEqual(trimPod(named).spec, {
+    nodeName: "node-1",
+    hostNetwork: false,
+    containers: [{ ports: [{ name: "http", containerPort: 8080 }] }],
+  });
+});

@@ -22,6 +22,7 @@ import {
   ENDPOINTSLICES,
   NAMESPACES,
   NETWORK_ATTACHMENT_DEFINITIONS,
+  NETWORKPOLICIES,
   PODS,
   SERVICES,
 } from "../kube/resource.ts";
@@ -31,6 +32,7 @@ import { CLUSTER_OWNER, type ControllerConfig, type ControllerDeps } from "./con
 import { EndpointBatcher } from "./endpoint-batcher.ts";
 import { ControllerMetrics } from "./metrics.ts";
 import { NamespaceReconciler } from "./namespaces.ts";
+import { NetworkPolicyReconciler, POD_NAMESPACE_INDEX, podNamespaceIndex } from "./network-policies.ts";
 import { removeOrphans } from "./orphans.ts";
 import { trimPod } from "./pod-cache.ts";
 import { PodReconciler } from "./pods.ts";
@@ -83,6 +85,7 @@ interface Informers {
   services: SharedInformer;
   namespaces: SharedInformer;
   endpointSlices: SharedInformer;
+  networkPolicies: SharedInformer;
   /** NetworkAttachmentDefinitions, when the cluster has the CRD (Raven-network attachments). */
   nads?: SharedInformer;
 }
@@ -114,7 +117,9 @@ export async function runController(opts: ControllerOptions, signal: AbortSignal
     services: factory.informerFor(SERVICES, {}, { resyncPeriodMs: RESYNC_MS }),
     namespaces: factory.informerFor(NAMESPACES, {}, { resyncPeriodMs: RESYNC_MS }),
     endpointSlices: factory.informerFor(ENDPOINTSLICES),
+    networkPolicies: factory.informerFor(NETWORKPOLICIES, {}, { resyncPeriodMs: RESYNC_MS }),
   };
+  informers.pods.addIndexer(POD_NAMESPACE_INDEX, podNamespaceIndex);
   if (await served(client, NETWORK_ATTACHMENT_DEFINITIONS))
     informers.nads = factory.informerFor(NETWORK_ATTACHMENT_DEFINITIONS);
   informers.endpointSlices.addIndexer("service", (s: KubeObject) => {
@@ -259,6 +264,11 @@ async function lead(
     pod: new WorkQueue(),
     service: new WorkQueue(),
     namespace: new WorkQueue(),
+    policy: new WorkQueue(),
+  };
+  const policies = new NetworkPolicyReconciler(d, inf.networkPolicies);
+  const policiesOfPod = (before: KubeObject | undefined, after: KubeObject | undefined) => {
+    for (const key of policies.policiesTouchedByPod(before, after)) queues.policy.add(key);
   };
   const services = new ServiceReconciler(d, (key) => queues.service.add(key));
   // An address freed up: pods waiting for one on that subnet, and a namespace whose network
@@ -301,11 +311,26 @@ async function lead(
   const batcher = new EndpointBatcher(queues.service, d.config.endpointBatchMs);
   const unregister = [
     inf.pods.addEventHandler({
-      onAdd: (p) => queues.pod.add(objectKey(p)),
-      onUpdate: (_o, p) => queues.pod.add(objectKey(p)),
+      onAdd: (p) => {
+        queues.pod.add(objectKey(p));
+        policiesOfPod(undefined, p);
+      },
+      onUpdate: (o, p) => {
+        queues.pod.add(objectKey(p));
+        policiesOfPod(o, p);
+      },
       onDelete: (p) => {
         pods.forget(objectKey(p), p.metadata.uid!);
         queues.pod.add(objectKey(p));
+        policiesOfPod(p, undefined);
+      },
+    }),
+    inf.networkPolicies.addEventHandler({
+      onAdd: (np) => queues.policy.add(objectKey(np)),
+      onUpdate: (_o, np) => queues.policy.add(objectKey(np)),
+      onDelete: (np) => {
+        policies.forget(objectKey(np));
+        queues.policy.add(objectKey(np));
       },
     }),
     inf.services.addEventHandler({
@@ -333,9 +358,17 @@ async function lead(
         ]
       : []),
     inf.namespaces.addEventHandler({
-      onAdd: (n) => queues.namespace.add(n.metadata.name!),
-      onUpdate: (_o, n) => queues.namespace.add(n.metadata.name!),
+      onAdd: (n) => {
+        queues.namespace.add(n.metadata.name!);
+        for (const key of policies.policiesReadingNamespaces()) queues.policy.add(key);
+      },
+      onUpdate: (o, n) => {
+        queues.namespace.add(n.metadata.name!);
+        if (JSON.stringify(o.metadata.labels ?? {}) !== JSON.stringify(n.metadata.labels ?? {}))
+          for (const key of policies.policiesReadingNamespaces()) queues.policy.add(key);
+      },
       onDelete: (n) => {
+        for (const key of policies.policiesReadingNamespaces()) queues.policy.add(key);
         namespaces.forget(n.metadata.name!, n.metadata.uid!);
         queues.namespace.add(n.metadata.name!);
       },
@@ -375,6 +408,15 @@ async function lead(
         d.config.serviceWorkers,
         (k) => d.metrics.observe("service", () => services.sync(k)),
         { onError: onError("service"), logger: d.log },
+      ),
+      runWorkers(
+        queues.policy,
+        d.config.policyWorkers,
+        (k) => d.metrics.observe("policy", () => policies.sync(k)),
+        {
+          onError: onError("policy"),
+          logger: d.log,
+        },
       ),
     ]);
   } finally {

@@ -20,6 +20,7 @@ import {
 } from "./context.ts";
 import { ControllerMetrics } from "./metrics.ts";
 import { NamespaceReconciler } from "./namespaces.ts";
+import { NetworkPolicyReconciler, POD_NAMESPACE_INDEX, podNamespaceIndex } from "./network-policies.ts";
 import { PodReconciler } from "./pods.ts";
 import { ServiceReconciler } from "./services.ts";
 
@@ -130,7 +131,8 @@ export interface FixtureOptions extends FakeSdnBackendOptions {
 
 /** The reconcilers over fakes, with helpers to add objects and read what happened. */
 export class ControllerFixture {
-  readonly pods = new FakeLister();
+  readonly pods = new FakeLister({ [POD_NAMESPACE_INDEX]: podNamespaceIndex });
+  readonly networkPolicies = new FakeLister();
   readonly services = new FakeLister();
   readonly namespaces = new FakeLister();
   readonly nads = new FakeLister();
@@ -151,6 +153,7 @@ export class ControllerFixture {
   readonly namespaceReconciler: NamespaceReconciler;
   readonly podReconciler: PodReconciler;
   readonly serviceReconciler: ServiceReconciler;
+  readonly policyReconciler: NetworkPolicyReconciler;
   /** Service keys the reconciler queued for another sync. */
   readonly requeued: string[] = [];
   private uid = 0;
@@ -176,6 +179,7 @@ export class ControllerFixture {
     this.namespaceReconciler = new NamespaceReconciler(this.deps);
     this.podReconciler = new PodReconciler(this.deps, this.namespaceReconciler);
     this.serviceReconciler = new ServiceReconciler(this.deps, (key) => this.requeued.push(key));
+    this.policyReconciler = new NetworkPolicyReconciler(this.deps, this.networkPolicies);
   }
 
   /** The cluster networks, as the leader ensures them first. */

@@ -1,6 +1,8 @@
 // The contract between raven-controller and an SDN backend (embedded CRs, or Neutron +
 // Octavia). Every call is idempotent and safe to repeat after a crash at any point: the
 // controller is level-triggered and may replay any step.
+
+import type { CompiledPolicy } from "../api/compiled-policy.ts";
 import type {
   FloatingIp,
   FloatingIpRole,
@@ -106,8 +108,27 @@ export class SdnError extends Error {
   }
 }
 
+/**
+ * NetworkPolicies as a backend holds them, compiled to addresses (api/compiled-policy.ts): the
+ * controller writes them, each node's agent enforces its pods' share.
+ */
+export interface PolicyStore {
+  /** Every compiled policy the backend holds (from its cache). */
+  list(): CompiledPolicy[];
+  /** The one compiled from the NetworkPolicy namespace/name, if held. */
+  get(namespace: string, name: string): CompiledPolicy | undefined;
+  /** Makes the backend hold `p` (created, or replaced when it differs). */
+  ensure(p: CompiledPolicy): Promise<void>;
+  /** Removes the compiled form of namespace/name (no error when it is gone). */
+  delete(namespace: string, name: string): Promise<void>;
+  /** Calls `listener` on every change of any compiled policy (whoever wrote it). */
+  onChange(listener: () => void): void;
+}
+
 export interface SdnBackend {
   readonly name: string;
+  /** Where compiled NetworkPolicies go; absent: this backend enforces none. */
+  readonly policies?: PolicyStore;
   /**
    * The SDN allows one floating IP per fixed IP (Neutron): a Service with both an external IP
    * and type LoadBalancer gets one floating IP, its external IP, published as the ingress too.

@@ -2,12 +2,14 @@
 // reconcilers' fixture tests (sample-controller style: run a sync, compare the actions). It
 // allocates with the real pure IPAM (ipam.ts) and release history, so address choices are the
 // ones a real backend makes. Production code never imports this file.
+import type { CompiledPolicy } from "../api/compiled-policy.ts";
 import { type Clock, systemClock } from "../kube/clock.ts";
 import {
   type FloatingIpRequest,
   type LoadBalancerRequest,
   type NetworkRequest,
   type NetworkWithSubnet,
+  type PolicyStore,
   type PortRequest,
   type SdnBackend,
   SdnError,
@@ -71,6 +73,25 @@ export class FakeSdnBackend implements SdnBackend {
   }
 
   async stop(): Promise<void> {}
+
+  /** Compiled policies, by `namespace/name`; writes are recorded in `actions`. */
+  readonly policyStore = new Map<string, CompiledPolicy>();
+  policies: PolicyStore | undefined = {
+    list: () => [...this.policyStore.values()],
+    get: (namespace, name) => this.policyStore.get(`${namespace}/${name}`),
+    ensure: async (p) => {
+      const key = `${p.policy.namespace}/${p.policy.name}`;
+      this.maybeFail("ensurePolicy");
+      if (JSON.stringify(this.policyStore.get(key)) === JSON.stringify(p)) return;
+      this.policyStore.set(key, structuredClone(p));
+      this.actions.push(`ensurePolicy ${key}`);
+    },
+    delete: async (namespace, name) => {
+      const key = `${namespace}/${name}`;
+      if (this.policyStore.delete(key)) this.actions.push(`deletePolicy ${key}`);
+    },
+    onChange: () => {},
+  };
 
   private id(kind: string): string {
     return `${kind}-${this.nextId++}`;

@@ -1,5 +1,5 @@
 // Builds the sandbox's images from Debian packages on this machine (no registry): busybox
-// (busybox-static), nginx (nginx-light's and curl's binaries with the libraries ldd lists), pause and hello-app
+// (busybox-static), nginx (nginx-light's and curl's binaries with the libraries ldd lists), pause, hello-app and agnhost
 // (small static C programs in images/, compiled with gcc -static). Each becomes an OCI
 // image-layout tarball with one uncompressed layer (oci.ts), cached under a key made of the Debian
 // package versions and a hash of the sources, so a second build reads the cache.
@@ -209,6 +209,19 @@ const RECIPES: Record<ImageName, Recipe> = {
           ExposedPorts: { "8080/tcp": {} },
         },
       };
+    },
+  },
+
+  // Kubernetes' e2e test image, with the two subcommands network-policy tests use.
+  agnhost: {
+    packages: ["gcc", "libc6-dev", "busybox-static"],
+    sources: ["images/agnhost/agnhost.c"],
+    hostFiles: async () => [BUSYBOX],
+    build: async (work) => {
+      const fs = await busyboxBase();
+      fs.file("agnhost", await compileStatic("images/agnhost/agnhost.c", join(work, "agnhost")), 0o755);
+      fs.symlink("usr/local/bin/agnhost", "/agnhost");
+      return { rootfs: fs, config: { Env: [PATH_ENV], Entrypoint: ["/agnhost"], WorkingDir: "/" } };
     },
   },
 

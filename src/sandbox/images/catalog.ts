@@ -2,7 +2,7 @@
 // image is built locally (build.ts) and imported under one canonical reference; a reference
 // resolves by repository name, whatever its tag or digest (`busybox:1.28` runs our busybox).
 
-export type ImageName = "busybox" | "nginx" | "hello-app" | "pause";
+export type ImageName = "busybox" | "nginx" | "hello-app" | "agnhost" | "pause";
 
 export interface CatalogImage {
   name: ImageName;
@@ -23,6 +23,11 @@ export const IMAGE_CATALOG: readonly CatalogImage[] = [
       // where Google's newer docs point for the same image
       "us-docker.pkg.dev/google-samples/containers/gke/hello-app",
     ],
+  },
+  {
+    name: "agnhost",
+    ref: "registry.k8s.io/e2e-test-images/agnhost:2.47",
+    repositories: ["registry.k8s.io/e2e-test-images/agnhost", "k8s.gcr.io/e2e-test-images/agnhost"],
   },
   {
     name: "pause",

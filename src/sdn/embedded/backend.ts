@@ -32,6 +32,7 @@ import { isManaged, toFloatingIp, toLoadBalancerState, toPort, toSubnet } from "
 import { FloatingIps } from "./floating-ips.ts";
 import { LoadBalancers } from "./load-balancers.ts";
 import { Networks } from "./networks.ts";
+import { EmbeddedPolicies } from "./policies.ts";
 import { Ports } from "./ports.ts";
 import { type CrClient, EmbeddedStore, type InformerSource } from "./store.ts";
 
@@ -72,6 +73,7 @@ export class EmbeddedBackend implements SdnBackend {
   private readonly ports: Ports;
   private readonly loadBalancers: LoadBalancers;
   private readonly floatingIps: FloatingIps;
+  readonly policies: EmbeddedPolicies;
 
   constructor(opts: EmbeddedBackendOptions) {
     this.store = new EmbeddedStore(opts.client, opts.informers, opts.scope);
@@ -90,10 +92,15 @@ export class EmbeddedBackend implements SdnBackend {
     this.ports = new Ports(this.ctx, this.networks, opts.addressCooldownMs ?? DEFAULT_ADDRESS_COOLDOWN_MS);
     this.loadBalancers = new LoadBalancers(this.ctx);
     this.floatingIps = new FloatingIps(this.ctx, this.networks);
+    this.policies = new EmbeddedPolicies(opts.client, opts.informers, opts.scope);
   }
 
-  start(signal: AbortSignal): Promise<boolean> {
-    return this.store.start(signal);
+  async start(signal: AbortSignal): Promise<boolean> {
+    const [store, policies] = await Promise.all([
+      this.store.start(signal),
+      this.policies.waitForSync(signal),
+    ]);
+    return store && policies;
   }
 
   /** Detaches from the informers (they belong to the factory and stop with start's signal). */

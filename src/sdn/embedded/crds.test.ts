@@ -28,6 +28,7 @@ test("one CRD per resource, raven.io/v1, in the raven category with short names"
   assert.deepEqual(
     crds.map((c) => c.metadata.name),
     [
+      "compiledpolicies.raven.io",
       "floatingips.raven.io",
       "loadbalancers.raven.io",
       "networks.raven.io",
@@ -121,6 +122,24 @@ test("what the backend writes fits the schemas exactly", () => {
       owner: svc,
     }),
   );
+  check("CompiledPolicy", {
+    apiVersion: "raven.io/v1",
+    kind: "CompiledPolicy",
+    metadata: { name: "web", namespace: "default" },
+    spec: {
+      policy: { namespace: "default", name: "web", uid: "np-uid" },
+      isolates: { ingress: true, egress: true },
+      targets: [{ ip: "192.168.0.2", node: "n1" }],
+      ingress: [
+        {
+          peers: { pods: ["192.168.1.2"], blocks: [{ cidr: "10.0.0.0/8", except: ["10.1.0.0/16"] }] },
+          ports: [{ protocol: "TCP", port: 80, endPort: 90 }, { protocol: "UDP" }],
+          named: [{ ip: "192.168.0.2", protocol: "TCP", port: 8080 }],
+        },
+      ],
+      egress: [{}],
+    },
+  });
   const bad = validateAgainstSchema(byKind.get("Port")!.spec.versions[0].schema.openAPIV3Schema, {
     spec: { ipAddress: "nope" },
   });
@@ -132,7 +151,7 @@ test("every address and CIDR field of the CRDs takes canonical forms only, the s
   const walk = (node: any, path: string) => {
     if (!node || typeof node !== "object") return;
     if (typeof node.pattern === "string" && !path.endsWith("macAddress")) {
-      const want = path.endsWith("cidr") ? IPV4_CIDR_PATTERN : IPV4_PATTERN;
+      const want = path.endsWith("cidr") || path.endsWith("except") ? IPV4_CIDR_PATTERN : IPV4_PATTERN;
       assert.equal(node.pattern, want, path);
       found.push(path);
     }
@@ -141,6 +160,15 @@ test("every address and CIDR field of the CRDs takes canonical forms only, the s
   };
   for (const crd of crds) walk(crd.spec.versions[0].schema.openAPIV3Schema, crd.spec.names.kind);
   assert.deepEqual(found.sort(), [
+    "CompiledPolicy.spec.egress.named.ip",
+    "CompiledPolicy.spec.egress.peers.blocks.cidr",
+    "CompiledPolicy.spec.egress.peers.blocks.except",
+    "CompiledPolicy.spec.egress.peers.pods",
+    "CompiledPolicy.spec.ingress.named.ip",
+    "CompiledPolicy.spec.ingress.peers.blocks.cidr",
+    "CompiledPolicy.spec.ingress.peers.blocks.except",
+    "CompiledPolicy.spec.ingress.peers.pods",
+    "CompiledPolicy.spec.targets.ip",
     "FloatingIP.spec.fixedIPAddress",
     "FloatingIP.spec.floatingIPAddress",
     "LoadBalancer.spec.pools.members.address",

@@ -27,6 +27,14 @@ export const FLOATINGIPS: ApiResource = {
   namespaced: false,
 };
 
+/** NetworkPolicies compiled to addresses (api/compiled-policy.ts), one per policy, in its namespace. */
+export const COMPILEDPOLICIES: ApiResource = {
+  group: GROUP,
+  version: VERSION,
+  plural: "compiledpolicies",
+  namespaced: true,
+};
+
 /** The five kinds, by the short key the backend's store uses for them. */
 export const EMBEDDED_RESOURCES = {
   network: { res: NETWORKS, kind: "Network" },

@@ -1,0 +1,333 @@
+// NetworkPolicies of one node's pods as one nftables table. Pure planning: apply with nft.ts.
+//
+// Every new connection forwarded by the node (routed, or bridged: br_netfilter hands bridged IPv4
+// to the ip hooks) is checked after DNAT, so a Service's member is judged, not its VIP:
+//
+//   forward:  established/related -> accept
+//             source egress-isolated      -> jump egress
+//             destination ingress-isolated -> jump ingress
+//   egress:   one `jump p<N>-out` per policy whose local pods include the source, then reject
+//   p<N>-out: one rule per (peer kind x port kind) of each egress rule: match -> goto egress-ok
+//   egress-ok: destination ingress-isolated -> jump ingress; accept
+//   ingress:  one `jump p<N>-in` per policy whose local pods include the destination, then reject
+//   p<N>-in:  the ingress rules: match -> accept
+//
+// Pods, peers and ports are set elements, so the rule count grows with the policies' rules, not
+// with pods x policies. Named ports are (address . protocol . port) elements of the destination
+// pod, so one rule means different numbers on different pods. The node's own connections to its
+// pods (kubelet probes) take the output hook and are never judged here.
+//
+// A change is one `nft -f` transaction: the whole table the first time (or after a failure), then
+// only the difference: set elements added and deleted, a policy's chains rebuilt when its rules
+// change shape, the dispatch chains rebuilt when the set of policies changes.
+
+import { formatIpv4, parseCidr } from "../sdn/ipam.ts";
+
+export type PolicyProtocol = "TCP" | "UDP" | "SCTP";
+
+/** One rule of a policy as the node enforces it. */
+export interface PlannedRule {
+  /** Absent: any peer. Present: these pod addresses and ranges ("a.b.c.d" or "a.b.c.d-e.f.g.h"). */
+  peers?: { pods: string[]; ranges: string[] };
+  /** Absent: any port. Present: these numeric ranges... */
+  ports?: { protocol: PolicyProtocol; from: number; to: number }[];
+  /** ...and these named ports resolved on destination pods (present when the rule names ports). */
+  named?: { ip: string; protocol: PolicyProtocol; port: number }[];
+}
+
+/** One policy that selects pods of this node. */
+export interface PlannedPolicy {
+  /** Stable while the policy exists: names its sets and chains. */
+  id: number;
+  /** The node's pods it selects. */
+  targets: string[];
+  /** Present when it isolates ingress: the allowed connections in. */
+  ingress?: PlannedRule[];
+  /** Present when it isolates egress: the allowed connections out. */
+  egress?: PlannedRule[];
+}
+
+export interface PolicyModel {
+  table: string;
+  policies: PlannedPolicy[];
+}
+
+type Dir = "in" | "out";
+const DIRS: { dir: Dir; key: "ingress" | "egress" }[] = [
+  { dir: "in", key: "ingress" },
+  { dir: "out", key: "egress" },
+];
+
+const proto = (p: PolicyProtocol) => p.toLowerCase();
+
+// ---- sets ----------------------------------------------------------------------------------
+
+interface SetDef {
+  name: string;
+  type: string;
+  interval: boolean;
+  elements: string[];
+}
+
+/** Merged, non-overlapping port ranges per protocol (an interval set refuses overlaps). */
+function portElements(ports: PlannedRule["ports"]): string[] {
+  const out: string[] = [];
+  for (const p of ["TCP", "UDP", "SCTP"] as const) {
+    const ranges = (ports ?? [])
+      .filter((r) => r.protocol === p)
+      .map((r) => [r.from, r.to] as [number, number])
+      .sort((a, b) => a[0] - b[0]);
+    const merged: [number, number][] = [];
+    for (const r of ranges) {
+      const last = merged.at(-1);
+      if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
+      else merged.push([...r]);
+    }
+    for (const [a, b] of merged) out.push(`${proto(p)} . ${a === b ? a : `${a}-${b}`}`);
+  }
+  return out;
+}
+
+/** The sets of one policy, in a stable order. */
+function setsOf(p: PlannedPolicy): SetDef[] {
+  const sets: SetDef[] = [
+    { name: `p${p.id}-t`, type: "ipv4_addr", interval: false, elements: [...p.targets] },
+  ];
+  for (const { dir, key } of DIRS)
+    (p[key] ?? []).forEach((r, i) => {
+      const base = `p${p.id}-${dir}${i}`;
+      if (r.peers) {
+        sets.push({ name: `${base}-a`, type: "ipv4_addr", interval: false, elements: [...r.peers.pods] });
+        if (r.peers.ranges.length)
+          sets.push({ name: `${base}-c`, type: "ipv4_addr", interval: true, elements: [...r.peers.ranges] });
+      }
+      if (r.ports?.length)
+        sets.push({
+          name: `${base}-p`,
+          type: "inet_proto . inet_service",
+          interval: true,
+          elements: portElements(r.ports),
+        });
+      if (r.named)
+        sets.push({
+          name: `${base}-n`,
+          type: "ipv4_addr . inet_proto . inet_service",
+          interval: false,
+          elements: r.named.map((n) => `${n.ip} . ${proto(n.protocol)} . ${n.port}`),
+        });
+    });
+  return sets;
+}
+
+function isolationSets(policies: PlannedPolicy[]): SetDef[] {
+  const of = (key: "ingress" | "egress") =>
+    [...new Set(policies.filter((p) => p[key]).flatMap((p) => p.targets))].sort();
+  return [
+    { name: "ingress-isolated", type: "ipv4_addr", interval: false, elements: of("ingress") },
+    { name: "egress-isolated", type: "ipv4_addr", interval: false, elements: of("egress") },
+  ];
+}
+
+const setBody = (s: SetDef) =>
+  `type ${s.type};${s.interval ? " flags interval;" : ""}${s.elements.length ? ` elements = { ${s.elements.join(", ")} }` : ""}`;
+
+// ---- chains --------------------------------------------------------------------------------
+
+/** The rules of one policy's chain for one direction (ingress accepts; egress goes on to ingress). */
+function policyRules(p: PlannedPolicy, dir: Dir): string[] {
+  const rules = p[dir === "in" ? "ingress" : "egress"] ?? [];
+  const verdict = dir === "in" ? "accept" : "goto egress-ok";
+  const peerAddr = dir === "in" ? "ip saddr" : "ip daddr";
+  const out: string[] = [];
+  rules.forEach((r, i) => {
+    const base = `p${p.id}-${dir}${i}`;
+    const peerMatches = r.peers
+      ? [`${peerAddr} @${base}-a`, ...(r.peers.ranges.length ? [`${peerAddr} @${base}-c`] : [])]
+      : [""];
+    // The destination is what a named port is resolved on: the target in, the peer out.
+    const portMatches =
+      r.ports || r.named
+        ? [
+            ...(r.ports?.length ? [`meta l4proto . th dport @${base}-p`] : []),
+            ...(r.named ? [`ip daddr . meta l4proto . th dport @${base}-n`] : []),
+          ]
+        : [""];
+    for (const peer of peerMatches)
+      for (const port of portMatches) out.push([peer, port, verdict].filter(Boolean).join(" "));
+  });
+  return out;
+}
+
+/** The dispatch chain of a direction: each policy's chain for the pods it selects, then reject. */
+function dispatchRules(policies: PlannedPolicy[], dir: Dir): string[] {
+  const key = dir === "in" ? "ingress" : "egress";
+  const addr = dir === "in" ? "ip daddr" : "ip saddr";
+  return [
+    ...policies.filter((p) => p[key]).map((p) => `${addr} @p${p.id}-t jump p${p.id}-${dir}`),
+    "reject with icmp type admin-prohibited",
+  ];
+}
+
+const FIXED_CHAINS: [string, string[]][] = [
+  [
+    "forward",
+    [
+      "type filter hook forward priority filter; policy accept;",
+      "ct state established,related accept",
+      "ip saddr @egress-isolated jump egress",
+      "ip daddr @ingress-isolated jump ingress",
+    ],
+  ],
+  ["egress-ok", ["ip daddr @ingress-isolated jump ingress", "accept"]],
+];
+
+const chainBlock = (name: string, lines: string[]) =>
+  `  chain ${name} {\n${lines.map((l) => `    ${l}\n`).join("")}  }\n`;
+
+const policyChains = (p: PlannedPolicy): [string, string[]][] =>
+  DIRS.filter(({ key }) => p[key]).map(({ dir }) => [`p${p.id}-${dir}`, policyRules(p, dir)]);
+
+/** The whole table as one script that replaces any previous version atomically. */
+export function planPolicyTable(m: PolicyModel): string {
+  const policies = sorted(m.policies);
+  let s = `table ip ${m.table}\ndelete table ip ${m.table}\ntable ip ${m.table} {\n`;
+  for (const set of [...isolationSets(policies), ...policies.flatMap(setsOf)])
+    s += `  set ${set.name} { ${setBody(set)} }\n`;
+  // Chains a rule jumps or goes to must exist before it: policies' chains first.
+  for (const p of policies) for (const [name, rules] of policyChains(p)) s += chainBlock(name, rules);
+  s += chainBlock("ingress", dispatchRules(policies, "in"));
+  s += chainBlock("egress", dispatchRules(policies, "out"));
+  for (const [name, lines] of FIXED_CHAINS) s += chainBlock(name, lines);
+  return `${s}}\n`;
+}
+
+const sorted = (ps: PlannedPolicy[]) => [...ps].sort((a, b) => a.id - b.id);
+
+/** The shape of a policy: which sets and rules it has (its elements and id aside). */
+export function policyShape(p: PlannedPolicy): string {
+  const q = { ...p, id: 0 };
+  return JSON.stringify([
+    DIRS.map(({ dir, key }) => q[key] && policyRules(q, dir)),
+    setsOf(q).map((s) => [s.name, s.interval]),
+  ]);
+}
+const shapeOf = policyShape;
+
+/**
+ * The transaction that turns `before` (what is applied) into `after`: element changes where a
+ * policy keeps its shape, its sets and chains replaced where it changes shape (give it a new id
+ * then: `after` may reuse no id whose shape changed), dispatch chains rebuilt when policies come
+ * or go. Empty when nothing changed.
+ */
+export function planPolicyUpdate(before: PolicyModel, after: PolicyModel): string {
+  const t = after.table;
+  const old = new Map(before.policies.map((p) => [p.id, p]));
+  const now = new Map(after.policies.map((p) => [p.id, p]));
+  const lines: string[] = [];
+  const added = sorted(after.policies.filter((p) => !old.has(p.id)));
+  const removed = sorted(before.policies.filter((p) => !now.has(p.id)));
+  const kept = sorted(after.policies.filter((p) => old.has(p.id)));
+  for (const p of kept)
+    if (shapeOf(p) !== shapeOf(old.get(p.id)!))
+      throw new Error(`policy p${p.id} changed shape: it needs a new id`);
+
+  const diffSet = (a: SetDef, b: SetDef) => {
+    if (a.interval) {
+      // Ranges may merge and split: replace an interval set's elements whole.
+      if (a.elements.join() === b.elements.join()) return;
+      lines.push(`flush set ip ${t} ${b.name}`);
+      if (b.elements.length) lines.push(`add element ip ${t} ${b.name} { ${b.elements.join(", ")} }`);
+      return;
+    }
+    const was = new Set(a.elements);
+    const is = new Set(b.elements);
+    const gone = a.elements.filter((e) => !is.has(e));
+    const come = b.elements.filter((e) => !was.has(e));
+    if (gone.length) lines.push(`delete element ip ${t} ${b.name} { ${gone.join(", ")} }`);
+    if (come.length) lines.push(`add element ip ${t} ${b.name} { ${come.join(", ")} }`);
+  };
+
+  // New policies' sets and chains first: the dispatch chains will jump to them.
+  for (const p of added) {
+    for (const set of setsOf(p)) lines.push(`add set ip ${t} ${set.name} { ${setBody(set)} }`);
+    for (const [name, rules] of policyChains(p)) {
+      lines.push(`add chain ip ${t} ${name}`);
+      for (const r of rules) lines.push(`add rule ip ${t} ${name} ${r}`);
+    }
+  }
+  for (const p of kept) {
+    const was = setsOf(old.get(p.id)!);
+    for (const [i, s] of setsOf(p).entries()) diffSet(was[i], s);
+  }
+  const [isoBefore, isoAfter] = [
+    isolationSets(sorted(before.policies)),
+    isolationSets(sorted(after.policies)),
+  ];
+  for (const [i, s] of isoAfter.entries()) diffSet(isoBefore[i], s);
+  for (const { dir } of DIRS) {
+    const a = dispatchRules(sorted(before.policies), dir);
+    const b = dispatchRules(sorted(after.policies), dir);
+    if (a.join("\n") === b.join("\n")) continue;
+    const chain = dir === "in" ? "ingress" : "egress";
+    lines.push(`flush chain ip ${t} ${chain}`);
+    for (const r of b) lines.push(`add rule ip ${t} ${chain} ${r}`);
+  }
+  // Gone policies last: nothing jumps to their chains any more.
+  for (const p of removed) {
+    for (const [name] of policyChains(p)) lines.push(`delete chain ip ${t} ${name}`);
+    for (const set of setsOf(p)) lines.push(`delete set ip ${t} ${set.name}`);
+  }
+  return lines.length ? `${lines.join("\n")}\n` : "";
+}
+
+/** The script that removes the table (nothing if it is not there). */
+export const planDeletePolicies = (table: string) => `table ip ${table}\ndelete table ip ${table}\n`;
+
+/** The size of what a model programs: rules and set elements. */
+export function policyCounts(m: PolicyModel): { policies: number; rules: number; elements: number } {
+  const policies = sorted(m.policies);
+  let rules = FIXED_CHAINS.reduce((n, [, l]) => n + l.filter((x) => !x.startsWith("type ")).length, 0);
+  rules += dispatchRules(policies, "in").length + dispatchRules(policies, "out").length;
+  for (const p of policies) for (const [, r] of policyChains(p)) rules += r.length;
+  const elements = [...isolationSets(policies), ...policies.flatMap(setsOf)].reduce(
+    (n, s) => n + s.elements.length,
+    0,
+  );
+  return { policies: policies.length, rules, elements };
+}
+
+// ---- ipBlocks ------------------------------------------------------------------------------
+
+/**
+ * ipBlocks (a CIDR minus its except) as the non-overlapping ranges an interval set takes:
+ * "a.b.c.d" for one address, "a.b.c.d-e.f.g.h" for more. Several blocks may overlap: merged.
+ */
+export function blockRanges(blocks: { cidr: string; except?: string[] }[]): string[] {
+  let ranges: [number, number][] = [];
+  for (const b of blocks) {
+    const c = parseCidr(b.cidr);
+    if (!c) continue;
+    let parts: [number, number][] = [[c.base, c.base + 2 ** (32 - c.prefix) - 1]];
+    for (const e of b.except ?? []) {
+      const x = parseCidr(e);
+      if (!x) continue;
+      const [xa, xb] = [x.base, x.base + 2 ** (32 - x.prefix) - 1];
+      parts = parts.flatMap(([a, z]): [number, number][] => {
+        if (xb < a || xa > z) return [[a, z]];
+        const keep: [number, number][] = [];
+        if (xa > a) keep.push([a, xa - 1]);
+        if (xb < z) keep.push([xb + 1, z]);
+        return keep;
+      });
+    }
+    ranges.push(...parts);
+  }
+  ranges = ranges.sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const r of ranges) {
+    const last = merged.at(-1);
+    if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
+    else merged.push([...r]);
+  }
+  return merged.map(([a, b]) => (a === b ? formatIpv4(a) : `${formatIpv4(a)}-${formatIpv4(b)}`));
+}
