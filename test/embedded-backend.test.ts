@@ -100,6 +100,7 @@ test("the CRDs are served with short names in the raven category", async () => {
     .split("\n")
     .map((l) => l.split(/\s+/));
   assert.deepEqual(rows.map((x) => x[0]).sort(), [
+    "compiledpolicies",
     "floatingips",
     "loadbalancers",
     "networks",

@@ -123,9 +123,14 @@ test("floating IPs: an external network, a router to it, a floating IP on a port
     project_id: PROJECT,
   });
   const { network, subnet } = await podNetwork("ns-fip", "10.0.0.0/24");
+  // The gateway's address pinned, as the backend does: Neutron's IPAM picks addresses at random,
+  // and could hand the router the floating IP this test asks for.
   const router = await neutron.createRouter({
     name: "raven",
-    external_gateway_info: { network_id: ext.id },
+    external_gateway_info: {
+      network_id: ext.id,
+      external_fixed_ips: [{ subnet_id: extSubnet.id, ip_address: "172.16.0.254" }],
+    },
     project_id: PROJECT,
   });
   await neutron.addRouterInterface(router.id, subnet.id);

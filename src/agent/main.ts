@@ -25,6 +25,7 @@ export interface AgentCommandOptions {
   criSocket: string;
   attachmentCniPath: string;
   stateDir: string;
+  enforceSecurityGroups?: boolean;
 }
 
 export async function runAgentCommand(o: AgentCommandOptions): Promise<void> {
@@ -61,6 +62,7 @@ export async function runAgentCommand(o: AgentCommandOptions): Promise<void> {
         backend: o.backend,
         osCloud: o.osCloud,
         clusterId: o.clusterId,
+        enforceSecurityGroups: o.enforceSecurityGroups,
         attachments: {
           criSocket: o.criSocket,
           cniPath: o.attachmentCniPath.split(":").filter(Boolean),

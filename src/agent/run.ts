@@ -44,6 +44,11 @@ export interface AgentOptions {
   osCloud?: string;
   /** neutron: the cluster's id in OpenStack, as raven-controller has it (default: the kube-system namespace's UID). */
   clusterId?: string;
+  /**
+   * neutron: enforce Raven's security groups in nftables (a Neutron without L2 agents, such as
+   * the sandbox's); a real cloud's agents enforce them.
+   */
+  enforceSecurityGroups?: boolean;
   /** Hot-plugged attachments (NPWG): off without. */
   attachments?: AttachmentOptions;
 }
@@ -210,7 +215,9 @@ export async function runAgent(opts: AgentOptions, signal: AbortSignal): Promise
     log,
   });
   backend.onChange(() => services.changed());
-  const policyStore = backend.policies;
+  // The embedded backend's policies are the agent's to enforce; Neutron's, only when asked.
+  const policyStore =
+    opts.backend === "neutron" && !opts.enforceSecurityGroups ? undefined : backend.policies;
   const policies = policyStore
     ? new PolicyEnforcer({
         policies: () => policyStore.list(),

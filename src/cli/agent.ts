@@ -37,6 +37,10 @@ export function agentCommand(): Command {
       "where raven-agent keeps what it has attached (across restarts)",
       "/var/lib/raven",
     )
+    .option(
+      "--enforce-security-groups",
+      "neutron: enforce Raven's security groups (NetworkPolicies) on this node in nftables, for a Neutron without L2 agents (the sandbox's); off on a real cloud",
+    )
     .option("--annotation-prefix <prefix>", "prefix of the annotation keys", "raven.io")
     .addOption(
       new Option("--annotation-names <style>", 'annotation key names: "raven" or "kuryr"')

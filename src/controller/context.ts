@@ -62,6 +62,7 @@ export interface Listers {
   endpointSlices: Lister;
   /** NetworkAttachmentDefinitions (`namespace/name`), when the cluster has the CRD. */
   nads?: Lister;
+  networkPolicies?: Lister;
 }
 
 /** The API writes reconcilers make: metadata and status patches (KubeClient satisfies it). */

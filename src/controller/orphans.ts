@@ -23,6 +23,7 @@ export function liveOwners(d: Pick<ControllerDeps, "informers">): Record<Owner["
     Service: uids(d.informers.services),
     Namespace: uids(d.informers.namespaces),
     Cluster: new Set(["cluster"]),
+    NetworkPolicy: d.informers.networkPolicies ? uids(d.informers.networkPolicies) : new Set(),
   };
 }
 
@@ -38,8 +39,12 @@ export function findOrphans(inv: Inventory, live: Record<Owner["kind"], Set<stri
 }
 
 export async function removeOrphans(d: ControllerDeps): Promise<OrphanReport> {
-  const o = findOrphans(d.backend.inventory(), liveOwners(d));
+  const live = liveOwners(d);
+  const o = findOrphans(d.backend.inventory(), live);
   const report: OrphanReport = { ports: 0, loadBalancers: 0, floatingIps: 0, networks: 0, busyNetworks: [] };
+  // Compiled policies of NetworkPolicies deleted while no controller watched (where no
+  // garbage collector removes them with their policy: Neutron's security groups).
+  if (d.informers.networkPolicies) await d.backend.policies?.sweep?.(live.NetworkPolicy);
   for (const f of o.floatingIps) {
     await d.backend.deleteFloatingIp(f.object.id);
     report.floatingIps++;

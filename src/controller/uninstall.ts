@@ -47,6 +47,8 @@ export async function uninstall(d: ControllerDeps): Promise<UninstallReport> {
     await d.backend.deleteNetwork(n.object.id);
     report.networks++;
   }
+  // Compiled NetworkPolicies (and the neutron backend's security groups), once no port uses them.
+  await d.backend.policies?.releaseAll();
 
   const k = d.keys;
   const clean = async (

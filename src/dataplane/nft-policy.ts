@@ -21,7 +21,7 @@
 // only the difference: set elements added and deleted, a policy's chains rebuilt when its rules
 // change shape, the dispatch chains rebuilt when the set of policies changes.
 
-import { formatIpv4, parseCidr } from "../sdn/ipam.ts";
+import { cidrMinus, formatIpv4, mergeRanges } from "../sdn/ipam.ts";
 
 export type PolicyProtocol = "TCP" | "UDP" | "SCTP";
 
@@ -73,16 +73,7 @@ interface SetDef {
 function portElements(ports: PlannedRule["ports"]): string[] {
   const out: string[] = [];
   for (const p of ["TCP", "UDP", "SCTP"] as const) {
-    const ranges = (ports ?? [])
-      .filter((r) => r.protocol === p)
-      .map((r) => [r.from, r.to] as [number, number])
-      .sort((a, b) => a[0] - b[0]);
-    const merged: [number, number][] = [];
-    for (const r of ranges) {
-      const last = merged.at(-1);
-      if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
-      else merged.push([...r]);
-    }
+    const merged = mergeRanges((ports ?? []).filter((r) => r.protocol === p).map((r) => [r.from, r.to]));
     for (const [a, b] of merged) out.push(`${proto(p)} . ${a === b ? a : `${a}-${b}`}`);
   }
   return out;
@@ -303,31 +294,7 @@ export function policyCounts(m: PolicyModel): { policies: number; rules: number;
  * "a.b.c.d" for one address, "a.b.c.d-e.f.g.h" for more. Several blocks may overlap: merged.
  */
 export function blockRanges(blocks: { cidr: string; except?: string[] }[]): string[] {
-  let ranges: [number, number][] = [];
-  for (const b of blocks) {
-    const c = parseCidr(b.cidr);
-    if (!c) continue;
-    let parts: [number, number][] = [[c.base, c.base + 2 ** (32 - c.prefix) - 1]];
-    for (const e of b.except ?? []) {
-      const x = parseCidr(e);
-      if (!x) continue;
-      const [xa, xb] = [x.base, x.base + 2 ** (32 - x.prefix) - 1];
-      parts = parts.flatMap(([a, z]): [number, number][] => {
-        if (xb < a || xa > z) return [[a, z]];
-        const keep: [number, number][] = [];
-        if (xa > a) keep.push([a, xa - 1]);
-        if (xb < z) keep.push([xb + 1, z]);
-        return keep;
-      });
-    }
-    ranges.push(...parts);
-  }
-  ranges = ranges.sort((a, b) => a[0] - b[0]);
-  const merged: [number, number][] = [];
-  for (const r of ranges) {
-    const last = merged.at(-1);
-    if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
-    else merged.push([...r]);
-  }
-  return merged.map(([a, b]) => (a === b ? formatIpv4(a) : `${formatIpv4(a)}-${formatIpv4(b)}`));
+  return mergeRanges(blocks.flatMap((b) => cidrMinus(b.cidr, b.except))).map(([a, b]) =>
+    a === b ? formatIpv4(a) : `${formatIpv4(a)}-${formatIpv4(b)}`,
+  );
 }

@@ -94,7 +94,8 @@ export function agentCommand(
     cfg.annotationPrefix,
     "--annotation-names",
     cfg.annotationNames,
-    ...(cfg.backend === "neutron" ? neutronFlags(cfg) : []),
+    // The sandbox's Neutron has no L2 agents: the node enforces the security groups itself.
+    ...(cfg.backend === "neutron" ? [...neutronFlags(cfg), "--enforce-security-groups"] : []),
   ]);
   return {
     cmd: "nsenter",

@@ -123,6 +123,10 @@ export interface PolicyStore {
   delete(namespace: string, name: string): Promise<void>;
   /** Calls `listener` on every change of any compiled policy (whoever wrote it). */
   onChange(listener: () => void): void;
+  /** Removes the compiled forms of policies whose UID is not in `live` (none where a GC does it). */
+  sweep?(live: Set<string>): Promise<void>;
+  /** Removes every compiled policy and whatever else holds them (uninstall). */
+  releaseAll(): Promise<void>;
 }
 
 export interface SdnBackend {

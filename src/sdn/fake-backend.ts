@@ -91,6 +91,12 @@ export class FakeSdnBackend implements SdnBackend {
       if (this.policyStore.delete(key)) this.actions.push(`deletePolicy ${key}`);
     },
     onChange: () => {},
+    releaseAll: async () => {
+      for (const key of [...this.policyStore.keys()]) {
+        this.policyStore.delete(key);
+        this.actions.push(`deletePolicy ${key}`);
+      }
+    },
   };
 
   private id(kind: string): string {

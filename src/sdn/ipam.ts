@@ -221,3 +221,34 @@ export function externalSubnetLayout(cidr: string): {
     router: formatIpv4(end),
   };
 }
+
+/** A CIDR minus the CIDRs in `except`, as inclusive ranges of addresses (numbers). */
+export function cidrMinus(cidr: string, except: string[] = []): [number, number][] {
+  const c = parseCidr(cidr);
+  if (!c) return [];
+  let parts: [number, number][] = [[c.base, c.base + cidrSize(c) - 1]];
+  for (const e of except) {
+    const x = parseCidr(e);
+    if (!x) continue;
+    const [xa, xb] = [x.base, x.base + cidrSize(x) - 1];
+    parts = parts.flatMap(([a, z]): [number, number][] => {
+      if (xb < a || xa > z) return [[a, z]];
+      const keep: [number, number][] = [];
+      if (xa > a) keep.push([a, xa - 1]);
+      if (xb < z) keep.push([xb + 1, z]);
+      return keep;
+    });
+  }
+  return parts;
+}
+
+/** Inclusive ranges sorted and merged where they overlap or touch. */
+export function mergeRanges(ranges: [number, number][]): [number, number][] {
+  const merged: [number, number][] = [];
+  for (const r of [...ranges].sort((a, b) => a[0] - b[0])) {
+    const last = merged.at(-1);
+    if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
+    else merged.push([r[0], r[1]]);
+  }
+  return merged;
+}

@@ -4,7 +4,7 @@
 
 /** Who a backend object belongs to; Raven only ever touches objects it owns. */
 export interface Owner {
-  kind: "Namespace" | "Pod" | "Service" | "Cluster";
+  kind: "Namespace" | "Pod" | "Service" | "Cluster" | "NetworkPolicy";
   /** Empty for cluster-scoped owners. */
   namespace: string;
   name: string;

@@ -113,6 +113,10 @@ export class EmbeddedPolicies implements PolicyStore {
     this.written.set(key, { spec, rv: rvNumber(out) });
   }
 
+  async releaseAll(): Promise<void> {
+    for (const p of this.list()) await this.delete(p.policy.namespace, p.policy.name);
+  }
+
   async delete(namespace: string, name: string): Promise<void> {
     const key = `${namespace}/${name}`;
     const wrote = this.written.delete(key);

@@ -43,6 +43,7 @@ import type { NeutronApi, NeutronNetwork, NeutronPort, NeutronRouter } from "./n
 import type { OctaviaApi } from "./octavia-api.ts";
 import { clusterTag, describe, ownershipOf } from "./ownership.ts";
 import { type PortPoolOptions, PortPools } from "./port-pools.ts";
+import { NeutronPolicies } from "./security-groups.ts";
 import { NeutronState } from "./state.ts";
 
 /** device_owner of every port Raven makes (as Kuryr's compute:kuryr): pod ports and pooled ones. */
@@ -90,6 +91,8 @@ export class NeutronBackend implements SdnBackend {
   private resyncing: Promise<void> | undefined;
   private readonly lbs: NeutronLoadBalancers;
   private readonly fips: NeutronFloatingIps;
+  /** NetworkPolicies as security groups. */
+  readonly policies: NeutronPolicies;
   /** The router the pod and service subnets hang off (gateway: the external network). */
   private router: NeutronRouter | undefined;
 
@@ -117,6 +120,7 @@ export class NeutronBackend implements SdnBackend {
             deviceOwner: RAVEN_DEVICE_OWNER,
             logger: this.o.logger,
             options: opts.portPool,
+            securityGroups: async () => [await this.policies.defaultGroupId()],
             // A taken port deleted behind Raven's back before its update: the pod needs another.
             onLost: (owner) => {
               for (const l of this.statusChanged) l(owner);
@@ -124,6 +128,12 @@ export class NeutronBackend implements SdnBackend {
             },
           })
         : undefined;
+    this.policies = new NeutronPolicies({
+      ...deps,
+      logger: this.o.logger,
+      deviceOwner: RAVEN_DEVICE_OWNER,
+      changed: () => this.notifyChanged(),
+    });
     this.fips = new NeutronFloatingIps({
       ...deps,
       external: () => {
@@ -170,15 +180,19 @@ export class NeutronBackend implements SdnBackend {
     const n = this.o.neutron;
     const project = this.o.projectId ? { project_id: this.o.projectId } : {};
     // Ports by device_owner on the server (they are many); networks and subnets are few.
-    const [networks, subnets, ports, floatingIps, routers, loadBalancers] = await Promise.all([
-      n.listNetworks(project),
-      n.listSubnets(project),
-      n.listPorts({ ...project, device_owner: [RAVEN_DEVICE_OWNER, VIP_DEVICE_OWNER] }),
-      n.listFloatingIps(project),
-      n.listRouters(project),
-      this.lbs.list(),
-    ]);
+    const [networks, subnets, ports, floatingIps, routers, loadBalancers, securityGroups] = await Promise.all(
+      [
+        n.listNetworks(project),
+        n.listSubnets(project),
+        n.listPorts({ ...project, device_owner: [RAVEN_DEVICE_OWNER, VIP_DEVICE_OWNER] }),
+        n.listFloatingIps(project),
+        n.listRouters(project),
+        this.lbs.list(),
+        n.listSecurityGroups(project),
+      ],
+    );
     const report = this.state.replace({ networks, subnets, ports, floatingIps, loadBalancers });
+    this.policies.replace(securityGroups);
     // Takes from a pool whose update the listing may predate still show as their pods'.
     this.pools?.overlay();
     this.router = routers.find((r) => ownershipOf(r.description, r.name)?.clusterId === this.o.clusterId);
@@ -365,6 +379,8 @@ export class NeutronBackend implements SdnBackend {
       }
       if (req.ipAddress && !parseCidr(subnet.cidr))
         throw new SdnError("Invalid", `subnet ${subnet.cidr} is not a CIDR`);
+      // Until a policy selects the pod: the group that allows everything.
+      const defaultGroup = await this.write(() => this.policies.defaultGroupId());
       let port: NeutronPort;
       try {
         port = await this.write(() =>
@@ -374,6 +390,7 @@ export class NeutronBackend implements SdnBackend {
             fixed_ips: [{ subnet_id: req.subnetId, ...(req.ipAddress ? { ip_address: req.ipAddress } : {}) }],
             device_owner: RAVEN_DEVICE_OWNER,
             device_id: req.owner.uid,
+            security_groups: [defaultGroup],
             ...(req.hostId ? { "binding:host_id": req.hostId } : {}),
             description: describe(this.o.clusterId, req.owner),
             ...(this.o.projectId ? { project_id: this.o.projectId } : {}),

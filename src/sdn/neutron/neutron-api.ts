@@ -21,15 +21,30 @@ export interface NeutronRouter extends NeutronExtra {
   status: string;
   external_gateway_info: { network_id: string } | null;
 }
+export interface NeutronSecurityGroupRule {
+  id: string;
+  security_group_id?: string;
+  direction: string;
+  ethertype?: string;
+  protocol: string | null;
+  port_range_min?: number | null;
+  port_range_max?: number | null;
+  remote_ip_prefix: string | null;
+  remote_group_id?: string | null;
+}
 export interface NeutronSecurityGroup extends NeutronExtra {
   id: string;
   name: string;
-  security_group_rules: {
-    id: string;
-    direction: string;
-    protocol: string | null;
-    remote_ip_prefix: string | null;
-  }[];
+  security_group_rules: NeutronSecurityGroupRule[];
+}
+export interface SecurityGroupRuleCreate {
+  security_group_id: string;
+  direction: "ingress" | "egress";
+  ethertype?: "IPv4";
+  protocol?: string;
+  port_range_min?: number;
+  port_range_max?: number;
+  remote_ip_prefix?: string;
 }
 
 export type Taggable = "networks" | "subnets" | "ports" | "routers" | "floatingips" | "security-groups";
@@ -224,20 +239,31 @@ export class NeutronApi {
   listSecurityGroups(query?: Query): Promise<NeutronSecurityGroup[]> {
     return this.c.list(NET, "/security-groups", "security_groups", query);
   }
-  async createSecurityGroupRule(body: {
-    security_group_id: string;
-    direction: "ingress" | "egress";
-    ethertype?: "IPv4";
-    protocol?: string;
-    port_range_min?: number;
-    port_range_max?: number;
-    remote_ip_prefix?: string;
-  }): Promise<{ id: string }> {
+  async createSecurityGroupRule(body: SecurityGroupRuleCreate): Promise<{ id: string }> {
     return (
       await this.c.call<{ security_group_rule: { id: string } }>(NET, "POST", "/security-group-rules", {
         security_group_rule: body,
       })
     ).security_group_rule;
+  }
+  /** Several rules in one request (all or none). */
+  async createSecurityGroupRules(bodies: SecurityGroupRuleCreate[]): Promise<NeutronSecurityGroupRule[]> {
+    if (!bodies.length) return [];
+    return (
+      await this.c.call<{ security_group_rules: NeutronSecurityGroupRule[] }>(
+        NET,
+        "POST",
+        "/security-group-rules",
+        {
+          security_group_rules: bodies,
+        },
+      )
+    ).security_group_rules;
+  }
+  async deleteSecurityGroupRule(id: string): Promise<void> {
+    await this.c.call(NET, "DELETE", `/security-group-rules/${id}`).catch((err) => {
+      if (!gone(err)) throw err;
+    });
   }
   async deleteSecurityGroup(id: string): Promise<void> {
     await this.c.call(NET, "DELETE", `/security-groups/${id}`).catch((err) => {

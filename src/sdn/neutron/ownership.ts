@@ -23,7 +23,7 @@ export interface Ownership extends Marks {
   owner: Owner;
 }
 
-const KINDS = new Set<Owner["kind"]>(["Namespace", "Pod", "Service", "Cluster"]);
+const KINDS = new Set<Owner["kind"]>(["Namespace", "Pod", "Service", "Cluster", "NetworkPolicy"]);
 const SAFE = /^[A-Za-z0-9._:/-]*$/;
 
 /** The description of an object owned by `owner` (Neutron and Octavia keep up to 255 characters). */

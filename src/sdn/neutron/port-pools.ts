@@ -36,6 +36,8 @@ export interface PortPoolDeps {
   /** A taken port vanished before its update landed (deleted behind Raven's back): its pod needs another. */
   onLost?: (owner: Owner) => void;
   sleep?: (ms: number) => Promise<void>;
+  /** The security groups a new port starts with (the one that allows everything). */
+  securityGroups?: () => Promise<string[]>;
 }
 
 type PortUpdate = { name: string; device_id: string; description: string };
@@ -195,6 +197,7 @@ export class PortPools {
 
   private async fill(networkId: string, subnetId: string, hostId: string): Promise<void> {
     const description = describe(this.d.clusterId, POOL_OWNER, { pooled: true });
+    const securityGroups = this.d.securityGroups ? { security_groups: await this.d.securityGroups() } : {};
     const ports = await this.d.neutron.createPorts(
       Array.from({ length: this.d.options.batch }, () => ({
         name: POOL_OWNER.name,
@@ -204,6 +207,7 @@ export class PortPools {
         device_id: "",
         "binding:host_id": hostId,
         description,
+        ...securityGroups,
         ...(this.d.projectId ? { project_id: this.d.projectId } : {}),
       })),
     );
