@@ -136,3 +136,16 @@ test("compiled ports become ranges: one port, port to endPort, or the whole prot
     },
   ]);
 });
+
+test("an unchanged compiled policy keeps its plan object, so an update skips it without comparing", () => {
+  const same = compiled("a", [["192.168.0.2", "n1"]], [{ peers: { pods: ["192.168.1.2"] } }]);
+  let policies = [same];
+  const { e } = enforcer(() => policies);
+  const first = e.model().policies[0];
+  assert.equal(e.model().policies[0], first);
+  policies = [{ ...same, targets: [...same.targets, { ip: "192.168.0.7", node: "n1" }] }];
+  const changed = e.model().policies[0];
+  assert.notEqual(changed, first);
+  assert.equal(changed.id, first.id, "same shape, same id");
+  assert.deepEqual(changed.targets, ["192.168.0.2", "192.168.0.7"]);
+});

@@ -54,8 +54,11 @@ export class PolicyEnforcer {
   private readonly loop: SyncLoop;
   /** What the kernel holds; undefined: unknown (start, or after a failed apply). */
   private applied: PolicyModel | undefined;
-  /** Each policy's id (names its sets and chains) and shape, by policy uid. */
-  private readonly ids = new Map<string, { id: number; shape: string }>();
+  /** Each policy's id (names its sets and chains), shape and plan (none: not on this node), by policy uid. */
+  private readonly ids = new Map<
+    string,
+    { id: number; shape: string; from: CompiledPolicy; plan?: PlannedPolicy }
+  >();
   private nextId = 1;
 
   constructor(o: PolicyEnforcerOptions) {
@@ -76,6 +79,13 @@ export class PolicyEnforcer {
     const policies: PlannedPolicy[] = [];
     const seen = new Set<string>();
     for (const c of this.o.policies()) {
+      // An unchanged compiled policy (the same object) keeps its plan: nothing to derive again.
+      const known = this.ids.get(c.policy.uid);
+      if (known?.from === c && known.plan) {
+        seen.add(c.policy.uid);
+        policies.push(known.plan);
+        continue;
+      }
       const targets = c.targets.filter((t) => t.node === this.o.nodeName).map((t) => t.ip);
       if (!targets.length || seen.has(c.policy.uid)) continue;
       seen.add(c.policy.uid);
@@ -86,13 +96,10 @@ export class PolicyEnforcer {
         ...(c.isolates.egress ? { egress: c.egress.map(plannedRule) } : {}),
       };
       // Same id while its shape stays: its sets are then updated in place.
-      const known = this.ids.get(c.policy.uid);
       p.id = known?.id ?? 0;
       const shape = policyShape(p);
-      if (!known || known.shape !== shape) {
-        p.id = this.nextId++;
-        this.ids.set(c.policy.uid, { id: p.id, shape });
-      }
+      if (!known || known.shape !== shape) p.id = this.nextId++;
+      this.ids.set(c.policy.uid, { id: p.id, shape, from: c, plan: p });
       policies.push(p);
     }
     for (const uid of this.ids.keys()) if (!seen.has(uid)) this.ids.delete(uid);

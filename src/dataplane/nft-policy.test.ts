@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { test } from "node:test";
 import {
   blockRanges,
@@ -27,12 +28,23 @@ const web: PlannedPolicy = {
 };
 const denyOut: PlannedPolicy = { id: 2, targets: ["192.168.0.3"], egress: [] };
 const model = (...policies: PlannedPolicy[]): PolicyModel => ({ table: "rvpol", policies });
+/** The chain of a combination of policies (by id) in one direction. */
+const combo = (dir: "in" | "out", ...ids: number[]) =>
+  `${dir}-${createHash("sha1").update(ids.join(",")).digest("hex").slice(0, 12)}`;
 
-test("the whole table: isolation sets, a set per pod list, range and named port, one rule per peer kind x port kind", () => {
+test("the whole table: dispatch maps by pod, a set per pod list, range and named port, one rule per peer kind x port kind", () => {
   const s = planPolicyTable(model(web, denyOut));
   assert.ok(s.startsWith("table ip rvpol\ndelete table ip rvpol\ntable ip rvpol {\n"), "replaces atomically");
-  assert.match(s, /set ingress-isolated \{ type ipv4_addr; elements = \{ 192\.168\.0\.2 \} \}/);
-  assert.match(s, /set egress-isolated \{ type ipv4_addr; elements = \{ 192\.168\.0\.3 \} \}/);
+  assert.ok(
+    s.includes(
+      `map ingress-dispatch { type ipv4_addr : verdict; elements = { 192.168.0.2 : jump ${combo("in", 1)} } }`,
+    ),
+  );
+  assert.ok(
+    s.includes(
+      `map egress-dispatch { type ipv4_addr : verdict; elements = { 192.168.0.3 : jump ${combo("out", 2)} } }`,
+    ),
+  );
   // Adjacent TCP ranges merge (an interval set refuses overlaps); a protocol without port is all of them.
   assert.match(
     s,
@@ -56,15 +68,15 @@ test("the whole table: isolation sets, a set per pod list, range and named port,
       "ip saddr @p1-in0-c ip daddr . meta l4proto . th dport @p1-in0-n accept",
     ],
   );
-  // Egress with no rules: an empty chain, so the dispatch chain's reject decides.
+  // Egress with no rules: an empty chain, so the combination chain's reject decides.
   assert.match(s, /chain p2-out \{\n {2}\}/);
+  assert.ok(
+    s.includes(`chain ${combo("out", 2)} {\n    jump p2-out\n    reject with icmp type admin-prohibited\n`),
+  );
   assert.match(
     s,
-    /chain egress \{\n {4}ip saddr @p2-t jump p2-out\n {4}reject with icmp type admin-prohibited\n/,
+    /ct state established,related accept\n {4}ip saddr vmap @egress-dispatch\n {4}ip daddr vmap @ingress-dispatch\n/,
   );
-  assert.match(s, /ct state established,related accept/);
-  // Policies' chains come before the chains that jump to them.
-  assert.ok(s.indexOf("chain p1-in") < s.indexOf("chain ingress"));
 });
 
 test("egress rules go on to the ingress check of the destination; their peers are destinations", () => {
@@ -75,7 +87,7 @@ test("egress rules go on to the ingress check of the destination; their peers ar
   };
   const s = planPolicyTable(model(p));
   assert.match(s, /chain p3-out \{\n {4}ip daddr @p3-out0-a goto egress-ok\n/);
-  assert.match(s, /chain egress-ok \{\n {4}ip daddr @ingress-isolated jump ingress\n {4}accept\n/);
+  assert.match(s, /chain egress-ok \{\n {4}ip daddr vmap @ingress-dispatch\n {4}accept\n/);
 });
 
 test("an update changes only elements while policies keep their shape", () => {
@@ -90,7 +102,7 @@ test("an update changes only elements while policies keep their shape", () => {
       "add element ip rvpol p1-t { 192.168.0.9 }",
       "delete element ip rvpol p1-in0-a { 192.168.1.2 }",
       "add element ip rvpol p1-in0-a { 192.168.1.3 }",
-      "add element ip rvpol ingress-isolated { 192.168.0.9 }",
+      `add element ip rvpol ingress-dispatch { 192.168.0.9 : jump ${combo("in", 1)} }`,
       "",
     ].join("\n"),
   );
@@ -106,7 +118,7 @@ test("an update changes only elements while policies keep their shape", () => {
   );
 });
 
-test("policies that come and go: their sets and chains first, the dispatch chains rebuilt, the gone ones deleted last", () => {
+test("policies that come and go: their sets and chains first, then combinations and verdicts, the gone ones deleted last", () => {
   const s = planPolicyUpdate(model(web), model(denyOut)).split("\n");
   const at = (line: string) => {
     const i = s.indexOf(line);
@@ -115,13 +127,38 @@ test("policies that come and go: their sets and chains first, the dispatch chain
   };
   assert.ok(
     at("add set ip rvpol p2-t { type ipv4_addr; elements = { 192.168.0.3 } }") <
-      at("flush chain ip rvpol egress"),
+      at(`add chain ip rvpol ${combo("out", 2)}`),
   );
-  assert.ok(at("add chain ip rvpol p2-out") < at("add rule ip rvpol egress ip saddr @p2-t jump p2-out"));
-  assert.ok(at("flush chain ip rvpol ingress") < at("delete chain ip rvpol p1-in"));
+  assert.ok(at("add chain ip rvpol p2-out") < at(`add rule ip rvpol ${combo("out", 2)} jump p2-out`));
+  assert.ok(
+    at(`add rule ip rvpol ${combo("out", 2)} jump p2-out`) <
+      at(`add element ip rvpol egress-dispatch { 192.168.0.3 : jump ${combo("out", 2)} }`),
+  );
+  assert.ok(
+    at("delete element ip rvpol ingress-dispatch { 192.168.0.2 }") <
+      at(`delete chain ip rvpol ${combo("in", 1)}`),
+  );
+  assert.ok(at(`delete chain ip rvpol ${combo("in", 1)}`) < at("delete chain ip rvpol p1-in"));
   assert.ok(at("delete chain ip rvpol p1-in") < at("delete set ip rvpol p1-t"));
-  at("add rule ip rvpol ingress reject with icmp type admin-prohibited");
-  at("delete element ip rvpol ingress-isolated { 192.168.0.2 }");
+});
+
+test("a pod in two policies jumps to one chain of both; its verdict moves when its combination changes", () => {
+  const other: PlannedPolicy = { id: 3, targets: ["192.168.0.2"], ingress: [] };
+  const s = planPolicyTable(model(web, other));
+  assert.ok(s.includes(`192.168.0.2 : jump ${combo("in", 1, 3)}`));
+  assert.ok(
+    s.includes(
+      `chain ${combo("in", 1, 3)} {\n    jump p1-in\n    jump p3-in\n    reject with icmp type admin-prohibited\n`,
+    ),
+  );
+  const u = planPolicyUpdate(model(web, other), model(web, { ...other, targets: [] }));
+  assert.ok(
+    u.includes(
+      `delete element ip rvpol ingress-dispatch { 192.168.0.2 }\nadd element ip rvpol ingress-dispatch { 192.168.0.2 : jump ${combo("in", 1)} }`,
+    ),
+  );
+  assert.ok(u.includes(`add chain ip rvpol ${combo("in", 1)}`));
+  assert.ok(u.includes(`delete chain ip rvpol ${combo("in", 1, 3)}`));
 });
 
 test("a policy that changes shape needs a new id; its shape ignores the id and the elements", () => {

@@ -3,24 +3,29 @@
 // Every new connection forwarded by the node (routed, or bridged: br_netfilter hands bridged IPv4
 // to the ip hooks) is checked after DNAT, so a Service's member is judged, not its VIP:
 //
-//   forward:  established/related -> accept
-//             source egress-isolated      -> jump egress
-//             destination ingress-isolated -> jump ingress
-//   egress:   one `jump p<N>-out` per policy whose local pods include the source, then reject
-//   p<N>-out: one rule per (peer kind x port kind) of each egress rule: match -> goto egress-ok
-//   egress-ok: destination ingress-isolated -> jump ingress; accept
-//   ingress:  one `jump p<N>-in` per policy whose local pods include the destination, then reject
-//   p<N>-in:  the ingress rules: match -> accept
+//   forward:   established/related -> accept
+//              ip saddr vmap @egress-dispatch    (a pod isolated for egress: jump out-<combo>)
+//              ip daddr vmap @ingress-dispatch   (a pod isolated for ingress: jump in-<combo>)
+//   out-<c>:   `jump p<N>-out` for each policy of the pod's combination, then reject
+//   p<N>-out:  one rule per (peer kind x port kind) of each egress rule: match -> goto egress-ok
+//   egress-ok: ip daddr vmap @ingress-dispatch; accept
+//   in-<c>:    `jump p<N>-in` for each policy of the pod's combination, then reject
+//   p<N>-in:   the ingress rules: match -> accept
 //
-// Pods, peers and ports are set elements, so the rule count grows with the policies' rules, not
-// with pods x policies. Named ports are (address . protocol . port) elements of the destination
-// pod, so one rule means different numbers on different pods. The node's own connections to its
-// pods (kubelet probes) take the output hook and are never judged here.
+// The dispatch maps are keyed by pod address; a pod's verdict jumps to the chain of its
+// combination of policies (named after it), so a packet visits only its pod's policies. Pods,
+// peers and ports are set and map elements: the rule count grows with the policies' rules and
+// their distinct combinations, never with pods x policies. Named ports are (address . protocol .
+// port) elements of the destination pod, so one rule means different numbers on different pods.
+// The node's own connections to its pods (kubelet probes) take the output hook and are never
+// judged here.
 //
 // A change is one `nft -f` transaction: the whole table the first time (or after a failure), then
-// only the difference: set elements added and deleted, a policy's chains rebuilt when its rules
-// change shape, the dispatch chains rebuilt when the set of policies changes.
+// only the difference: set and map elements added and deleted, a policy's chains added or
+// deleted (a policy whose rules change shape comes back under a new id), combination chains
+// added once used and deleted once unused.
 
+import { createHash } from "node:crypto";
 import { cidrMinus, formatIpv4, mergeRanges } from "../sdn/ipam.ts";
 
 export type PolicyProtocol = "TCP" | "UDP" | "SCTP";
@@ -80,7 +85,18 @@ function portElements(ports: PlannedRule["ports"]): string[] {
 }
 
 /** The sets of one policy, in a stable order. */
-function setsOf(p: PlannedPolicy): SetDef[] {
+// Plans are immutable once made: what is derived from one is kept with it (an update would derive
+// the applied model's sets and dispatch again otherwise).
+const setsCache = new WeakMap<PlannedPolicy, SetDef[]>();
+const setsOf = (p: PlannedPolicy): SetDef[] => {
+  const cached = setsCache.get(p);
+  if (cached) return cached;
+  const sets = deriveSets(p);
+  setsCache.set(p, sets);
+  return sets;
+};
+
+function deriveSets(p: PlannedPolicy): SetDef[] {
   const sets: SetDef[] = [
     { name: `p${p.id}-t`, type: "ipv4_addr", interval: false, elements: [...p.targets] },
   ];
@@ -110,14 +126,44 @@ function setsOf(p: PlannedPolicy): SetDef[] {
   return sets;
 }
 
-function isolationSets(policies: PlannedPolicy[]): SetDef[] {
-  const of = (key: "ingress" | "egress") =>
-    [...new Set(policies.filter((p) => p[key]).flatMap((p) => p.targets))].sort();
-  return [
-    { name: "ingress-isolated", type: "ipv4_addr", interval: false, elements: of("ingress") },
-    { name: "egress-isolated", type: "ipv4_addr", interval: false, elements: of("egress") },
-  ];
+const dispatchCache = new WeakMap<PlannedPolicy[], Record<Dir, ReturnType<typeof deriveDispatch>>>();
+/** The dispatch of a model's policies (kept with the model's array). */
+function dispatchOf(policies: PlannedPolicy[], dir: Dir): ReturnType<typeof deriveDispatch> {
+  const cached = dispatchCache.get(policies);
+  if (cached) return cached[dir];
+  const ps = sorted(policies);
+  const d = { in: deriveDispatch(ps, "in"), out: deriveDispatch(ps, "out") };
+  dispatchCache.set(policies, d);
+  return d[dir];
 }
+
+/** Per direction: each isolated pod's verdict (its combination's chain) and those chains' rules. */
+function deriveDispatch(
+  policies: PlannedPolicy[],
+  dir: Dir,
+): { verdicts: Map<string, string>; combos: Map<string, string[]> } {
+  const key = dir === "in" ? "ingress" : "egress";
+  const byPod = new Map<string, number[]>();
+  for (const p of sorted(policies))
+    if (p[key])
+      for (const ip of p.targets) {
+        const ids = byPod.get(ip) ?? [];
+        ids.push(p.id);
+        byPod.set(ip, ids);
+      }
+  const verdicts = new Map<string, string>();
+  const combos = new Map<string, string[]>();
+  for (const [ip, ids] of [...byPod].sort(([a], [b]) => a.localeCompare(b))) {
+    const chain = `${dir}-${createHash("sha1").update(ids.join(",")).digest("hex").slice(0, 12)}`;
+    verdicts.set(ip, chain);
+    if (!combos.has(chain))
+      combos.set(chain, [...ids.map((id) => `jump p${id}-${dir}`), "reject with icmp type admin-prohibited"]);
+  }
+  return { verdicts, combos };
+}
+
+const mapName = (dir: Dir) => (dir === "in" ? "ingress-dispatch" : "egress-dispatch");
+const mapElement = (ip: string, chain: string) => `${ip} : jump ${chain}`;
 
 const setBody = (s: SetDef) =>
   `type ${s.type};${s.interval ? " flags interval;" : ""}${s.elements.length ? ` elements = { ${s.elements.join(", ")} }` : ""}`;
@@ -149,27 +195,17 @@ function policyRules(p: PlannedPolicy, dir: Dir): string[] {
   return out;
 }
 
-/** The dispatch chain of a direction: each policy's chain for the pods it selects, then reject. */
-function dispatchRules(policies: PlannedPolicy[], dir: Dir): string[] {
-  const key = dir === "in" ? "ingress" : "egress";
-  const addr = dir === "in" ? "ip daddr" : "ip saddr";
-  return [
-    ...policies.filter((p) => p[key]).map((p) => `${addr} @p${p.id}-t jump p${p.id}-${dir}`),
-    "reject with icmp type admin-prohibited",
-  ];
-}
-
 const FIXED_CHAINS: [string, string[]][] = [
   [
     "forward",
     [
       "type filter hook forward priority filter; policy accept;",
       "ct state established,related accept",
-      "ip saddr @egress-isolated jump egress",
-      "ip daddr @ingress-isolated jump ingress",
+      "ip saddr vmap @egress-dispatch",
+      "ip daddr vmap @ingress-dispatch",
     ],
   ],
-  ["egress-ok", ["ip daddr @ingress-isolated jump ingress", "accept"]],
+  ["egress-ok", ["ip daddr vmap @ingress-dispatch", "accept"]],
 ];
 
 const chainBlock = (name: string, lines: string[]) =>
@@ -182,12 +218,14 @@ const policyChains = (p: PlannedPolicy): [string, string[]][] =>
 export function planPolicyTable(m: PolicyModel): string {
   const policies = sorted(m.policies);
   let s = `table ip ${m.table}\ndelete table ip ${m.table}\ntable ip ${m.table} {\n`;
-  for (const set of [...isolationSets(policies), ...policies.flatMap(setsOf)])
-    s += `  set ${set.name} { ${setBody(set)} }\n`;
-  // Chains a rule jumps or goes to must exist before it: policies' chains first.
+  const dispatch = DIRS.map(({ dir }) => ({ dir, ...dispatchOf(m.policies, dir) }));
+  for (const d of dispatch) {
+    const elements = [...d.verdicts].map(([ip, chain]) => mapElement(ip, chain));
+    s += `  map ${mapName(d.dir)} { type ipv4_addr : verdict;${elements.length ? ` elements = { ${elements.join(", ")} }` : ""} }\n`;
+  }
+  for (const set of policies.flatMap(setsOf)) s += `  set ${set.name} { ${setBody(set)} }\n`;
   for (const p of policies) for (const [name, rules] of policyChains(p)) s += chainBlock(name, rules);
-  s += chainBlock("ingress", dispatchRules(policies, "in"));
-  s += chainBlock("egress", dispatchRules(policies, "out"));
+  for (const d of dispatch) for (const [name, rules] of d.combos) s += chainBlock(name, rules);
   for (const [name, lines] of FIXED_CHAINS) s += chainBlock(name, lines);
   return `${s}}\n`;
 }
@@ -207,8 +245,9 @@ const shapeOf = policyShape;
 /**
  * The transaction that turns `before` (what is applied) into `after`: element changes where a
  * policy keeps its shape, its sets and chains replaced where it changes shape (give it a new id
- * then: `after` may reuse no id whose shape changed), dispatch chains rebuilt when policies come
- * or go. Empty when nothing changed.
+ * then: `after` may reuse no id whose shape changed), combination chains added once used and
+ * deleted once unused, pods' verdicts changed where their combination did. Empty when nothing
+ * changed.
  */
 export function planPolicyUpdate(before: PolicyModel, after: PolicyModel): string {
   const t = after.table;
@@ -238,7 +277,7 @@ export function planPolicyUpdate(before: PolicyModel, after: PolicyModel): strin
     if (come.length) lines.push(`add element ip ${t} ${b.name} { ${come.join(", ")} }`);
   };
 
-  // New policies' sets and chains first: the dispatch chains will jump to them.
+  // New policies' sets and chains first: combination chains will jump to them.
   for (const p of added) {
     for (const set of setsOf(p)) lines.push(`add set ip ${t} ${set.name} { ${setBody(set)} }`);
     for (const [name, rules] of policyChains(p)) {
@@ -247,22 +286,32 @@ export function planPolicyUpdate(before: PolicyModel, after: PolicyModel): strin
     }
   }
   for (const p of kept) {
+    // The same plan as applied (an unchanged policy): nothing to compare.
+    if (old.get(p.id) === p) continue;
     const was = setsOf(old.get(p.id)!);
     for (const [i, s] of setsOf(p).entries()) diffSet(was[i], s);
   }
-  const [isoBefore, isoAfter] = [
-    isolationSets(sorted(before.policies)),
-    isolationSets(sorted(after.policies)),
-  ];
-  for (const [i, s] of isoAfter.entries()) diffSet(isoBefore[i], s);
+  // The dispatch maps: new combination chains first, then the pods' verdicts, then the chains
+  // no pod uses any more.
+  const unused: string[] = [];
   for (const { dir } of DIRS) {
-    const a = dispatchRules(sorted(before.policies), dir);
-    const b = dispatchRules(sorted(after.policies), dir);
-    if (a.join("\n") === b.join("\n")) continue;
-    const chain = dir === "in" ? "ingress" : "egress";
-    lines.push(`flush chain ip ${t} ${chain}`);
-    for (const r of b) lines.push(`add rule ip ${t} ${chain} ${r}`);
+    const was = dispatchOf(before.policies, dir);
+    const is = dispatchOf(after.policies, dir);
+    for (const [name, rules] of is.combos)
+      if (!was.combos.has(name)) {
+        lines.push(`add chain ip ${t} ${name}`);
+        for (const r of rules) lines.push(`add rule ip ${t} ${name} ${r}`);
+      }
+    const gone = [...was.verdicts].filter(([ip, c]) => is.verdicts.get(ip) !== c).map(([ip]) => ip);
+    const come = [...is.verdicts].filter(([ip, c]) => was.verdicts.get(ip) !== c);
+    if (gone.length) lines.push(`delete element ip ${t} ${mapName(dir)} { ${gone.join(", ")} }`);
+    if (come.length)
+      lines.push(
+        `add element ip ${t} ${mapName(dir)} { ${come.map(([ip, c]) => mapElement(ip, c)).join(", ")} }`,
+      );
+    for (const name of was.combos.keys()) if (!is.combos.has(name)) unused.push(name);
   }
+  for (const name of unused) lines.push(`delete chain ip ${t} ${name}`);
   // Gone policies last: nothing jumps to their chains any more.
   for (const p of removed) {
     for (const [name] of policyChains(p)) lines.push(`delete chain ip ${t} ${name}`);
@@ -278,12 +327,13 @@ export const planDeletePolicies = (table: string) => `table ip ${table}\ndelete 
 export function policyCounts(m: PolicyModel): { policies: number; rules: number; elements: number } {
   const policies = sorted(m.policies);
   let rules = FIXED_CHAINS.reduce((n, [, l]) => n + l.filter((x) => !x.startsWith("type ")).length, 0);
-  rules += dispatchRules(policies, "in").length + dispatchRules(policies, "out").length;
+  let elements = policies.flatMap(setsOf).reduce((n, s) => n + s.elements.length, 0);
   for (const p of policies) for (const [, r] of policyChains(p)) rules += r.length;
-  const elements = [...isolationSets(policies), ...policies.flatMap(setsOf)].reduce(
-    (n, s) => n + s.elements.length,
-    0,
-  );
+  for (const { dir } of DIRS) {
+    const d = dispatchOf(m.policies, dir);
+    elements += d.verdicts.size;
+    for (const r of d.combos.values()) rules += r.length;
+  }
   return { policies: policies.length, rules, elements };
 }
 

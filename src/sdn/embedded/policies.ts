@@ -59,12 +59,20 @@ export class EmbeddedPolicies implements PolicyStore {
     return o ? this.parse(o)[0] : undefined;
   }
 
+  /** Each cached object's policy, parsed once (a new version is a new object). */
+  private readonly parsed = new WeakMap<KubeObject, CompiledPolicy[]>();
+
   private parse(o: KubeObject): CompiledPolicy[] {
+    const cached = this.parsed.get(o);
+    if (cached) return cached;
+    let out: CompiledPolicy[];
     try {
-      return [parseCompiledPolicy(o.spec)];
+      out = [parseCompiledPolicy(o.spec)];
     } catch {
-      return []; // not one Raven wrote: enforced by no one
+      out = []; // not one Raven wrote: enforced by no one
     }
+    this.parsed.set(o, out);
+    return out;
   }
 
   /** The stored spec as canonical JSON: ours when the cache has not caught up with our write. */

@@ -236,6 +236,16 @@ export class NeutronApi {
       })
     ).security_group;
   }
+  async getSecurityGroup(id: string): Promise<NeutronSecurityGroup | undefined> {
+    try {
+      return (
+        await this.c.call<{ security_group: NeutronSecurityGroup }>(NET, "GET", `/security-groups/${id}`)
+      ).security_group;
+    } catch (err) {
+      if (gone(err)) return undefined;
+      throw err;
+    }
+  }
   listSecurityGroups(query?: Query): Promise<NeutronSecurityGroup[]> {
     return this.c.list(NET, "/security-groups", "security_groups", query);
   }

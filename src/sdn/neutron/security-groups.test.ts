@@ -18,7 +18,12 @@ class GroupsNeutron {
   groups = new Map<string, NeutronSecurityGroup>();
   ports = new Map<string, NeutronPort>();
   calls: string[] = [];
+  /** Fail the next call of these (once): "update" a port write, "rules" a rule create whose answer is lost. */
+  failNext = new Set<"update" | "rules">();
   private n = 0;
+  async getSecurityGroup(id: string) {
+    return structuredClone(this.groups.get(id));
+  }
   async createSecurityGroup(b: { name: string; description?: string }) {
     const id = `sg-${++this.n}`;
     // Neutron gives a new group two egress rules that allow everything (IPv4 and IPv6).
@@ -41,11 +46,29 @@ class GroupsNeutron {
     return g;
   }
   async createSecurityGroupRules(rules: SecurityGroupRuleCreate[]) {
-    return rules.map((r) => {
+    for (const r of rules) {
+      const g = this.groups.get(r.security_group_id)!;
+      const key = JSON.stringify([
+        r.direction,
+        r.protocol ?? null,
+        r.port_range_min ?? null,
+        r.remote_ip_prefix ?? null,
+      ]);
+      if (
+        g.security_group_rules.some(
+          (x) =>
+            JSON.stringify([x.direction, x.protocol, x.port_range_min ?? null, x.remote_ip_prefix]) === key,
+        )
+      )
+        throw new Error("409 SecurityGroupRuleExists");
+    }
+    const made = rules.map((r) => {
       const made = { id: `r-${++this.n}`, protocol: null, remote_ip_prefix: null, ...r };
       this.groups.get(r.security_group_id)!.security_group_rules.push(made);
       return made;
     });
+    if (this.failNext.delete("rules")) throw new Error("the answer was lost");
+    return made;
   }
   async deleteSecurityGroupRule(id: string) {
     for (const g of this.groups.values())
@@ -58,6 +81,8 @@ class GroupsNeutron {
     this.calls.push(`delete group ${id}`);
   }
   async updatePort(id: string, body: { security_groups?: string[] }) {
+    if (this.failNext.delete("update"))
+      throw Object.assign(new Error("500 Internal Server Error"), { status: 500 });
     const p = { ...this.ports.get(id)!, ...body };
     this.ports.set(id, p);
     this.calls.push(`port ${id} ${body.security_groups?.join(",")}`);
@@ -130,7 +155,11 @@ test("a policy is a group with exactly its rules, on the selected ports; the oth
     "Neutron's IPv6 default egress rule removed, the IPv4 one kept as wanted",
   );
   assert.deepEqual(groupsOf(neutron, "a"), ["raven-np-x-web"]);
-  assert.equal(neutron.ports.get("b")!.security_groups, undefined, "an unselected port is not written");
+  assert.deepEqual(
+    groupsOf(neutron, "b"),
+    ["raven-default"],
+    "a pod port without Raven's groups gets the default one",
+  );
   const dflt = [...neutron.groups.values()].find((g) => g.name === "raven-default")!;
   assert.deepEqual(dflt.security_group_rules.map((r) => `${r.direction} ${r.ethertype}`).sort(), [
     "egress IPv4",
@@ -178,4 +207,29 @@ test("after a restart the listing says who carries which group; the sweep remove
   await again.sweep(new Set(["np-other"]));
   assert.deepEqual(groupsOf(neutron, "a"), ["raven-default"]);
   assert.ok(![...neutron.groups.values()].some((g) => g.name === "raven-np-x-old"));
+});
+
+test("a port write that failed is made by the next call, whichever policy it is for", async () => {
+  const { neutron, store } = setup();
+  await store.ensure(policy("p1", ["192.168.0.2"]));
+  neutron.failNext.add("update");
+  await assert.rejects(store.delete("x", "p1"), /500/);
+  assert.deepEqual(groupsOf(neutron, "a"), ["raven-np-x-p1"], "the write failed");
+  // Another policy's sync (or the same delete again) finds the port still wrong and writes it.
+  await store.ensure(policy("p2", ["192.168.0.3"]));
+  assert.deepEqual(groupsOf(neutron, "a"), ["raven-default"]);
+  await store.delete("x", "p1");
+  assert.ok(![...neutron.groups.values()].some((g) => g.name === "raven-np-x-p1"), "and the group goes");
+});
+
+test("rules whose create answer was lost are read again before the next try (no duplicate-rule error)", async () => {
+  const { neutron, store } = setup();
+  await store.defaultGroupId();
+  neutron.failNext.add("rules");
+  const p = policy("web", ["192.168.0.2"], [{ ports: [{ protocol: "TCP", port: 80 }] }]);
+  await assert.rejects(store.ensure(p), /answer was lost/);
+  await store.ensure(p);
+  const web = [...neutron.groups.values()].find((g) => g.name === "raven-np-x-web")!;
+  assert.equal(web.security_group_rules.filter((r) => r.protocol === "tcp").length, 1);
+  assert.deepEqual(groupsOf(neutron, "a"), ["raven-np-x-web"]);
 });

@@ -19,7 +19,6 @@ import type {
 import { clusterTag, describe, ownershipOf } from "./ownership.ts";
 import {
   DEFAULT_GROUP_RULES,
-  type PlannedGroup,
   planGroups,
   policiesFromGroups,
   ruleKey,
@@ -71,19 +70,24 @@ export class NeutronPolicies implements PolicyStore {
       .filter((p) => p.device_owner === this.d.deviceOwner && p.device_id);
   }
 
-  /** A fresh listing of the groups (the backend lists them with everything else). */
+  /**
+   * A fresh listing of the groups (the backend lists them with everything else). Who carries a
+   * policy group is taken from the ports only for groups this process has not decided on yet
+   * (made before it started): a listing may predate this process's own port writes.
+   */
   replace(groups: NeutronSecurityGroup[]): void {
     this.groups.clear();
     for (const g of groups) if (this.ownership(g)) this.groups.set(g.id, g);
-    // Who carries each policy group now, as Neutron says.
-    this.members.clear();
+    for (const id of this.members.keys()) if (!this.groups.has(id)) this.members.delete(id);
+    const listed = new Map<string, Set<string>>();
     for (const p of this.podPorts())
       for (const id of p.security_groups ?? [])
-        if (this.isPolicyGroup(id)) {
-          const m = this.members.get(id) ?? new Set();
+        if (this.isPolicyGroup(id) && !this.members.has(id)) {
+          const m = listed.get(id) ?? new Set();
           m.add(p.fixed_ips[0]?.ip_address ?? "");
-          this.members.set(id, m);
+          listed.set(id, m);
         }
+    for (const [id, m] of listed) this.members.set(id, m);
     for (const l of this.listeners) l();
   }
 
@@ -151,40 +155,54 @@ export class NeutronPolicies implements PolicyStore {
     return g;
   }
 
+  /** Groups whose cached rules may be stale (a rule write failed part way). */
+  private readonly unsure = new Set<string>();
+
   /** Makes the group's rules exactly `want` (Neutron's default egress rules go unless wanted). */
   private async syncRules(g: NeutronSecurityGroup, want: SgRule[]): Promise<void> {
+    if (this.unsure.has(g.id)) {
+      const fresh = await this.d.neutron.getSecurityGroup(g.id);
+      if (fresh) g.security_group_rules = fresh.security_group_rules;
+      this.unsure.delete(g.id);
+    }
     const wanted = new Map(want.map((r) => [ruleKey(r), r]));
     const have = new Map(g.security_group_rules.map((r) => [ruleKey(r), r]));
     const create = [...wanted]
       .filter(([k]) => !have.has(k))
       .map(([, r]) => ({ security_group_id: g.id, ...r }));
     const drop = [...have].filter(([k]) => !wanted.has(k)).map(([, r]) => r);
-    const made: NeutronSecurityGroupRule[] = await this.d.neutron.createSecurityGroupRules(create);
-    for (const r of drop) await this.d.neutron.deleteSecurityGroupRule(r.id);
-    const dropped = new Set(drop.map((r) => r.id));
-    g.security_group_rules = [...g.security_group_rules.filter((r) => !dropped.has(r.id)), ...made];
+    try {
+      const made: NeutronSecurityGroupRule[] = await this.d.neutron.createSecurityGroupRules(create);
+      g.security_group_rules = [...g.security_group_rules, ...made];
+      for (const r of drop) {
+        await this.d.neutron.deleteSecurityGroupRule(r.id);
+        g.security_group_rules = g.security_group_rules.filter((x) => x.id !== r.id);
+      }
+    } catch (err) {
+      // What Neutron holds now is unknown (a create whose answer was lost): read it next time.
+      this.unsure.add(g.id);
+      throw err;
+    }
   }
 
   async ensure(p: CompiledPolicy): Promise<void> {
     const { namespace, name, uid } = p.policy;
     await this.lock.run(`policy/${namespace}/${name}`, async () => {
       const defaultId = await this.defaultGroupId();
-      const planned = planGroups(p);
       const existing = this.groupsOf(namespace, name);
       const owner = { kind: "NetworkPolicy" as const, namespace, name, uid };
-      const touched = new Set<string>();
       const kept = new Set<string>();
-      for (const g of planned) {
+      for (const g of planGroups(p)) {
         const gname = groupName(namespace, name, g.suffix);
         const found = existing.find((x) => x.name === gname && this.ownership(x)?.owner.uid === uid);
         const sg = found ?? (await this.createGroup(gname, describe(this.d.clusterId, owner, { name })));
         await this.syncRules(sg, g.rules);
         kept.add(sg.id);
-        this.setMembers(sg.id, g, touched);
+        this.members.set(sg.id, new Set(g.targets));
       }
       const stale = existing.filter((g) => !kept.has(g.id));
-      for (const g of stale) this.setMembers(g.id, undefined, touched);
-      await this.writePorts(touched, defaultId);
+      for (const g of stale) this.members.delete(g.id);
+      await this.reconcilePorts(defaultId);
       for (const g of stale) await this.deleteGroup(g.id);
       this.d.changed();
     });
@@ -196,12 +214,52 @@ export class NeutronPolicies implements PolicyStore {
         (g) => !uid || this.ownership(g)?.owner.uid === uid,
       );
       if (!groups.length) return;
-      const touched = new Set<string>();
-      for (const g of groups) this.setMembers(g.id, undefined, touched);
-      await this.writePorts(touched, await this.defaultGroupId());
+      for (const g of groups) this.members.delete(g.id);
+      await this.reconcilePorts(await this.defaultGroupId());
       for (const g of groups) await this.deleteGroup(g.id);
       this.d.changed();
     });
+  }
+
+  /**
+   * Writes every pod port whose groups are not what the policies decided (level-triggered: a
+   * write that failed before is made by the next call, whichever policy it is for). A port's
+   * list is computed at its write, one write per port at a time, so the last write of a port is
+   * always right.
+   */
+  private async reconcilePorts(defaultId: string): Promise<void> {
+    const wanted = () => {
+      const byIp = new Map<string, string[]>();
+      for (const [id, ips] of this.members)
+        for (const ip of ips) {
+          const list = byIp.get(ip) ?? [];
+          list.push(id);
+          byIp.set(ip, list);
+        }
+      return byIp;
+    };
+    const same = (a: string[] | undefined, b: string[]) =>
+      [...(a ?? [])].sort().join() === [...b].sort().join();
+    const first = wanted();
+    const want = (p: NeutronPort) => first.get(p.fixed_ips[0]?.ip_address ?? "") ?? [defaultId];
+    await Promise.all(
+      this.podPorts()
+        .filter((p) => !same(p.security_groups, want(p)))
+        .map((port) =>
+          this.lock.run(`port/${port.id}`, async () => {
+            // Again at the write: another policy may have decided meanwhile.
+            const now = wanted().get(port.fixed_ips[0]?.ip_address ?? "") ?? [defaultId];
+            const current = this.d.state.allPorts().find((o) => o.port.id === port.id)?.port;
+            if (!current || same(current.security_groups, now)) return;
+            try {
+              this.d.state.putPort(await this.d.neutron.updatePort(port.id, { security_groups: now }));
+            } catch (err) {
+              // A port deleted meanwhile needs no groups.
+              if ((err as { status?: number }).status !== 404) throw err;
+            }
+          }),
+        ),
+    );
   }
 
   /** Removes the groups of policies that are gone (deleted while no controller watched). */
@@ -220,39 +278,6 @@ export class NeutronPolicies implements PolicyStore {
     for (const g of [...this.groups.values()])
       if (this.ownership(g)?.owner.kind === "Cluster") await this.deleteGroup(g.id);
     this.defaultId = undefined;
-  }
-
-  /** Records the group's pods; the addresses that joined or left go into `touched`. */
-  private setMembers(id: string, g: PlannedGroup | undefined, touched: Set<string>): void {
-    const before = this.members.get(id) ?? new Set<string>();
-    const after = new Set(g?.targets ?? []);
-    for (const ip of before) if (!after.has(ip)) touched.add(ip);
-    for (const ip of after) if (!before.has(ip)) touched.add(ip);
-    if (g) this.members.set(id, after);
-    else this.members.delete(id);
-  }
-
-  /** Writes the group list of every pod port at these addresses that does not have it yet. */
-  private async writePorts(addresses: Set<string>, defaultId: string): Promise<void> {
-    const ports = this.podPorts().filter((p) => addresses.has(p.fixed_ips[0]?.ip_address ?? ""));
-    await Promise.all(
-      ports.map((port) =>
-        this.lock.run(`port/${port.id}`, async () => {
-          // Computed at the write, from every policy: the last write of a port is always right.
-          const ip = port.fixed_ips[0]?.ip_address ?? "";
-          const want = [...this.members].filter(([, m]) => m.has(ip)).map(([id]) => id);
-          if (!want.length) want.push(defaultId);
-          const current = this.d.state.allPorts().find((o) => o.port.id === port.id)?.port ?? port;
-          if ([...(current.security_groups ?? [])].sort().join() === [...want].sort().join()) return;
-          try {
-            this.d.state.putPort(await this.d.neutron.updatePort(port.id, { security_groups: want }));
-          } catch (err) {
-            // A port deleted meanwhile needs no groups.
-            if ((err as { status?: number }).status !== 404) throw err;
-          }
-        }),
-      ),
-    );
   }
 
   private async deleteGroup(id: string): Promise<void> {
