@@ -6,6 +6,7 @@
 import { parsePortAnnotation } from "../api/annotations.ts";
 import type { PolicyProtocol } from "../api/compiled-policy.ts";
 import type { KubeObject } from "../kube/objects.ts";
+import { NAMESPACE_INDEX } from "../kube/store.ts";
 import type { ControllerDeps, Lister } from "./context.ts";
 import { isFinished } from "./pods.ts";
 import {
@@ -15,10 +16,6 @@ import {
   policyConcerns,
   policyReadsNamespaces,
 } from "./policy-compiler.ts";
-
-/** The pods informer's index by namespace (added by run.ts). */
-export const POD_NAMESPACE_INDEX = "raven.io/policy-namespace";
-export const podNamespaceIndex = (p: KubeObject) => [p.metadata.namespace ?? ""];
 
 export class NetworkPolicyReconciler {
   private readonly d: ControllerDeps;
@@ -81,7 +78,7 @@ export class NetworkPolicyReconciler {
       namespaces: () =>
         namespaces.list().map((n) => ({ name: n.metadata.name!, labels: n.metadata.labels ?? {} })),
       podsIn: (ns) =>
-        pods.byIndex(POD_NAMESPACE_INDEX, ns).flatMap((p) => {
+        pods.byIndex(NAMESPACE_INDEX, ns).flatMap((p) => {
           const v = this.podView(p);
           return v ? [v] : [];
         }),

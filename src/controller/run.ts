@@ -32,7 +32,7 @@ import { CLUSTER_OWNER, type ControllerConfig, type ControllerDeps } from "./con
 import { EndpointBatcher } from "./endpoint-batcher.ts";
 import { ControllerMetrics } from "./metrics.ts";
 import { NamespaceReconciler } from "./namespaces.ts";
-import { NetworkPolicyReconciler, POD_NAMESPACE_INDEX, podNamespaceIndex } from "./network-policies.ts";
+import { NetworkPolicyReconciler } from "./network-policies.ts";
 import { removeOrphans } from "./orphans.ts";
 import { trimPod } from "./pod-cache.ts";
 import { PodReconciler } from "./pods.ts";
@@ -119,7 +119,6 @@ export async function runController(opts: ControllerOptions, signal: AbortSignal
     endpointSlices: factory.informerFor(ENDPOINTSLICES),
     networkPolicies: factory.informerFor(NETWORKPOLICIES, {}, { resyncPeriodMs: RESYNC_MS }),
   };
-  informers.pods.addIndexer(POD_NAMESPACE_INDEX, podNamespaceIndex);
   if (await served(client, NETWORK_ATTACHMENT_DEFINITIONS))
     informers.nads = factory.informerFor(NETWORK_ATTACHMENT_DEFINITIONS);
   informers.endpointSlices.addIndexer("service", (s: KubeObject) => {

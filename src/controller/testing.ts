@@ -8,6 +8,7 @@ import type { ObjectReference } from "../kube/events.ts";
 import { silentLogger } from "../kube/log.ts";
 import type { KubeObject } from "../kube/objects.ts";
 import type { ApiResource } from "../kube/resource.ts";
+import { NAMESPACE_INDEX, namespaceIndex } from "../kube/store.ts";
 import { FakeSdnBackend, type FakeSdnBackendOptions } from "../sdn/fake-backend.ts";
 import {
   CLUSTER_OWNER,
@@ -20,7 +21,7 @@ import {
 } from "./context.ts";
 import { ControllerMetrics } from "./metrics.ts";
 import { NamespaceReconciler } from "./namespaces.ts";
-import { NetworkPolicyReconciler, POD_NAMESPACE_INDEX, podNamespaceIndex } from "./network-policies.ts";
+import { NetworkPolicyReconciler } from "./network-policies.ts";
 import { PodReconciler } from "./pods.ts";
 import { ServiceReconciler } from "./services.ts";
 
@@ -131,7 +132,8 @@ export interface FixtureOptions extends FakeSdnBackendOptions {
 
 /** The reconcilers over fakes, with helpers to add objects and read what happened. */
 export class ControllerFixture {
-  readonly pods = new FakeLister({ [POD_NAMESPACE_INDEX]: podNamespaceIndex });
+  /** Indexed by namespace, as every informer is. */
+  readonly pods = new FakeLister({ [NAMESPACE_INDEX]: namespaceIndex });
   readonly networkPolicies = new FakeLister();
   readonly services = new FakeLister();
   readonly namespaces = new FakeLister();
