@@ -54,10 +54,10 @@ export class PolicyEnforcer {
   private readonly loop: SyncLoop;
   /** What the kernel holds; undefined: unknown (start, or after a failed apply). */
   private applied: PolicyModel | undefined;
-  /** Each policy's id (names its sets and chains), shape and plan (none: not on this node), by policy uid. */
+  /** Each policy on this node: its id (names its sets and chains), shape and plan, by policy uid. */
   private readonly ids = new Map<
     string,
-    { id: number; shape: string; from: CompiledPolicy; plan?: PlannedPolicy }
+    { id: number; shape: string; from: CompiledPolicy; plan: PlannedPolicy }
   >();
   private nextId = 1;
 
@@ -81,7 +81,7 @@ export class PolicyEnforcer {
     for (const c of this.o.policies()) {
       // An unchanged compiled policy (the same object) keeps its plan: nothing to derive again.
       const known = this.ids.get(c.policy.uid);
-      if (known?.from === c && known.plan) {
+      if (known?.from === c) {
         seen.add(c.policy.uid);
         policies.push(known.plan);
         continue;

@@ -27,6 +27,7 @@
 
 import { createHash } from "node:crypto";
 import { cidrMinus, formatIpv4, mergeRanges } from "../sdn/ipam.ts";
+import { replaceTable } from "./nft.ts";
 
 export type PolicyProtocol = "TCP" | "UDP" | "SCTP";
 
@@ -84,10 +85,10 @@ function portElements(ports: PlannedRule["ports"]): string[] {
   return out;
 }
 
-/** The sets of one policy, in a stable order. */
 // Plans are immutable once made: what is derived from one is kept with it (an update would derive
 // the applied model's sets and dispatch again otherwise).
 const setsCache = new WeakMap<PlannedPolicy, SetDef[]>();
+/** The sets of one policy, in a stable order. */
 const setsOf = (p: PlannedPolicy): SetDef[] => {
   const cached = setsCache.get(p);
   if (cached) return cached;
@@ -137,14 +138,14 @@ function dispatchOf(policies: PlannedPolicy[], dir: Dir): ReturnType<typeof deri
   return d[dir];
 }
 
-/** Per direction: each isolated pod's verdict (its combination's chain) and those chains' rules. */
+/** Per direction (policies sorted by id): each isolated pod's verdict (its combination's chain) and those chains' rules. */
 function deriveDispatch(
   policies: PlannedPolicy[],
   dir: Dir,
 ): { verdicts: Map<string, string>; combos: Map<string, string[]> } {
   const key = dir === "in" ? "ingress" : "egress";
   const byPod = new Map<string, number[]>();
-  for (const p of sorted(policies))
+  for (const p of policies)
     if (p[key])
       for (const ip of p.targets) {
         const ids = byPod.get(ip) ?? [];
@@ -217,7 +218,7 @@ const policyChains = (p: PlannedPolicy): [string, string[]][] =>
 /** The whole table as one script that replaces any previous version atomically. */
 export function planPolicyTable(m: PolicyModel): string {
   const policies = sorted(m.policies);
-  let s = `table ip ${m.table}\ndelete table ip ${m.table}\ntable ip ${m.table} {\n`;
+  let s = replaceTable(m.table);
   const dispatch = DIRS.map(({ dir }) => ({ dir, ...dispatchOf(m.policies, dir) }));
   for (const d of dispatch) {
     const elements = [...d.verdicts].map(([ip, chain]) => mapElement(ip, chain));
@@ -240,7 +241,6 @@ export function policyShape(p: PlannedPolicy): string {
     setsOf(q).map((s) => [s.name, s.interval]),
   ]);
 }
-const shapeOf = policyShape;
 
 /**
  * The transaction that turns `before` (what is applied) into `after`: element changes where a
@@ -258,7 +258,7 @@ export function planPolicyUpdate(before: PolicyModel, after: PolicyModel): strin
   const removed = sorted(before.policies.filter((p) => !now.has(p.id)));
   const kept = sorted(after.policies.filter((p) => old.has(p.id)));
   for (const p of kept)
-    if (shapeOf(p) !== shapeOf(old.get(p.id)!))
+    if (policyShape(p) !== policyShape(old.get(p.id)!))
       throw new Error(`policy p${p.id} changed shape: it needs a new id`);
 
   const diffSet = (a: SetDef, b: SetDef) => {
@@ -319,9 +319,6 @@ export function planPolicyUpdate(before: PolicyModel, after: PolicyModel): strin
   }
   return lines.length ? `${lines.join("\n")}\n` : "";
 }
-
-/** The script that removes the table (nothing if it is not there). */
-export const planDeletePolicies = (table: string) => `table ip ${table}\ndelete table ip ${table}\n`;
 
 /** The size of what a model programs: rules and set elements. */
 export function policyCounts(m: PolicyModel): { policies: number; rules: number; elements: number } {

@@ -15,6 +15,8 @@
 // through this one), and traffic to a member outside every pod network, such as the API
 // server behind the `kubernetes` Service (which has no route back to pods).
 
+import { replaceTable } from "./nft.ts";
+
 export type L4 = "tcp" | "udp";
 
 export interface Endpoint {
@@ -75,7 +77,7 @@ export function planServices(p: ServicesPlan): string {
     });
   }
   const counts = [...byCount.keys()].sort((a, b) => a - b);
-  let s = `table ip ${p.table}\ndelete table ip ${p.table}\ntable ip ${p.table} {\n`;
+  let s = replaceTable(p.table);
   s += block("frontends", "map", "type ipv4_addr . inet_proto . inet_service : verdict", dispatch);
   s += block("frontend-ips", "set", "type ipv4_addr", [...frontendIps]);
   s += block("external-ips", "set", "type ipv4_addr", [...externalIps]);
@@ -104,6 +106,3 @@ export function planServices(p: ServicesPlan): string {
   s += "}\n";
   return s;
 }
-
-/** The script that removes the table (nothing if it is not there). */
-export const planDeleteServices = (table: string) => `table ip ${table}\ndelete table ip ${table}\n`;

@@ -2,6 +2,13 @@
 // transaction (all of it or nothing). The only place the dataplane runs `nft`.
 import { execFile } from "node:child_process";
 
+/**
+ * The opening of a script that replaces table `ip NAME` whole: declared (so the delete finds
+ * it even the first time), deleted, and opened again for the new body, all in one transaction.
+ */
+export const replaceTable = (table: string) =>
+  `table ip ${table}\ndelete table ip ${table}\ntable ip ${table} {\n`;
+
 export interface Nft {
   /** Applies a script atomically; rejects with nft's own message when any line is refused. */
   apply(script: string): Promise<void>;
