@@ -48,7 +48,7 @@ test("a policy is compiled into the backend, written again only when it changes,
   const { f, web } = setup();
   await f.policyReconciler.sync("x/web");
   assert.deepEqual(f.backend.actions, ["ensurePolicy x/web"]);
-  assert.deepEqual(f.backend.policies!.get("x", "web"), {
+  assert.deepEqual(f.backend.policyStore.get("x/web"), {
     policy: { namespace: "x", name: "web", uid: "np-1" },
     isolates: { ingress: true, egress: false },
     targets: [{ ip: "192.168.0.2", node: "node-1" }],
@@ -60,7 +60,7 @@ test("a policy is compiled into the backend, written again only when it changes,
   // The pod finishes: it holds no address any more.
   f.pods.set({ ...web, status: { phase: "Succeeded" } });
   await f.policyReconciler.sync("x/web");
-  assert.deepEqual(f.backend.policies!.get("x", "web")?.targets, []);
+  assert.deepEqual(f.backend.policyStore.get("x/web")?.targets, []);
   f.networkPolicies.remove("x/web");
   await f.policyReconciler.sync("x/web");
   assert.deepEqual(f.backend.actions.slice(-1), ["deletePolicy x/web"]);

@@ -115,8 +115,6 @@ export class SdnError extends Error {
 export interface PolicyStore {
   /** Every compiled policy the backend holds (from its cache). */
   list(): CompiledPolicy[];
-  /** The one compiled from the NetworkPolicy namespace/name, if held. */
-  get(namespace: string, name: string): CompiledPolicy | undefined;
   /** Makes the backend hold `p` (created, or replaced when it differs). */
   ensure(p: CompiledPolicy): Promise<void>;
   /** Removes the compiled form of namespace/name (no error when it is gone). */

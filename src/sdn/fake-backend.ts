@@ -78,7 +78,6 @@ export class FakeSdnBackend implements SdnBackend {
   readonly policyStore = new Map<string, CompiledPolicy>();
   policies: PolicyStore | undefined = {
     list: () => [...this.policyStore.values()],
-    get: (namespace, name) => this.policyStore.get(`${namespace}/${name}`),
     ensure: async (p) => {
       const key = `${p.policy.namespace}/${p.policy.name}`;
       this.maybeFail("ensurePolicy");

@@ -54,11 +54,6 @@ export class EmbeddedPolicies implements PolicyStore {
     return this.informer.list().flatMap((o) => this.parse(o));
   }
 
-  get(namespace: string, name: string): CompiledPolicy | undefined {
-    const o = this.informer.get(`${namespace}/${name}`);
-    return o ? this.parse(o)[0] : undefined;
-  }
-
   /** Each cached object's policy, parsed once (a new version is a new object). */
   private readonly parsed = new WeakMap<KubeObject, CompiledPolicy[]>();
 

@@ -113,11 +113,6 @@ export class NeutronPolicies implements PolicyStore {
     );
   }
 
-  get(namespace: string, name: string): CompiledPolicy | undefined {
-    const ids = this.groupsOf(namespace, name).map((g) => g.id);
-    return this.list().find((p) => ids.includes(p.policy.uid));
-  }
-
   private groupsOf(namespace: string, name: string): NeutronSecurityGroup[] {
     return [...this.groups.values()]
       .filter((g) => {
