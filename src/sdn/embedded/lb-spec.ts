@@ -2,7 +2,7 @@
 // a listener keeps its id (and its pool's) while its protocol and port stay, a member keeps
 // its id while its address and port stay. Sorted, so the same request always yields the same
 // spec and an unchanged Service costs no write. Pure.
-import { isDeepStrictEqual } from "node:util";
+import { sameJson } from "../../util/same-json.ts";
 import type { LoadBalancerRequest } from "../backend.ts";
 import { parseIpv4 } from "../ipam.ts";
 import type { ListenerSpec, LoadBalancerSpec, MemberSpec, PoolSpec } from "./types.ts";
@@ -90,5 +90,5 @@ function desiredMembers(
 
 /** Whether two specs mean the same (field order and absent-vs-undefined do not count). */
 export function sameLoadBalancerSpec(a: LoadBalancerSpec, b: LoadBalancerSpec): boolean {
-  return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
+  return sameJson(a, b);
 }

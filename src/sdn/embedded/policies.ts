@@ -7,21 +7,10 @@ import { isAlreadyExists, isNotFound } from "../../kube/errors.ts";
 import type { SharedInformer } from "../../kube/informer.ts";
 import type { InformerScope } from "../../kube/informer-factory.ts";
 import type { KubeObject } from "../../kube/objects.ts";
+import { sameJson } from "../../util/same-json.ts";
 import type { PolicyStore } from "../backend.ts";
 import { API_VERSION, COMPILEDPOLICIES, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "./resources.ts";
 import type { CrClient, InformerSource } from "./store.ts";
-
-/** Stable JSON (sorted keys), to compare a spec with what is stored. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
-  if (v && typeof v === "object")
-    return `{${Object.keys(v)
-      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
-      .join(",")}}`;
-  return JSON.stringify(v);
-}
 
 const rvNumber = (o: KubeObject | undefined) => Number(o?.metadata.resourceVersion ?? 0) || 0;
 
@@ -29,7 +18,7 @@ export class EmbeddedPolicies implements PolicyStore {
   private readonly client: CrClient;
   private readonly informer: SharedInformer;
   /** What this process last wrote per key, until the cache has caught up with it. */
-  private readonly written = new Map<string, { spec: string; rv: number }>();
+  private readonly written = new Map<string, { spec: CompiledPolicy; rv: number }>();
 
   constructor(client: CrClient, informers: InformerSource, scope: InformerScope = {}) {
     this.client = client;
@@ -70,21 +59,20 @@ export class EmbeddedPolicies implements PolicyStore {
     return out;
   }
 
-  /** The stored spec as canonical JSON: ours when the cache has not caught up with our write. */
-  private stored(key: string): string | undefined {
+  /** The stored spec: ours when the cache has not caught up with our write. */
+  private stored(key: string): unknown {
     const cached = this.informer.get(key);
     const mine = this.written.get(key);
     if (mine && (!cached || rvNumber(cached) <= mine.rv)) return mine.spec;
     if (mine) this.written.delete(key);
-    return cached ? canonicalJson(cached.spec) : undefined;
+    return cached?.spec;
   }
 
   async ensure(p: CompiledPolicy): Promise<void> {
     const { namespace, name, uid } = p.policy;
     const key = `${namespace}/${name}`;
-    const spec = canonicalJson(p);
     const stored = this.stored(key);
-    if (stored === spec) return;
+    if (stored !== undefined && sameJson(stored, p)) return;
     const owner = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", name, uid, controller: true };
     const create = () =>
       this.client.create(COMPILEDPOLICIES, {
@@ -113,7 +101,7 @@ export class EmbeddedPolicies implements PolicyStore {
       else if (isNotFound(err)) out = await create();
       else throw err;
     }
-    this.written.set(key, { spec, rv: rvNumber(out) });
+    this.written.set(key, { spec: p, rv: rvNumber(out) });
   }
 
   async releaseAll(): Promise<void> {
