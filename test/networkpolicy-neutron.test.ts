@@ -20,6 +20,7 @@ networkPolicyTests("neutron", ({ sandbox, k }) => {
   };
 
   test("openstack shows the policy's security group, with its rules, on the selected pod's port only", async () => {
+    for (const ns of ["x", "y", "z"]) await k(["delete", "networkpolicy", "--all", "-n", ns]);
     const policyJson = JSON.stringify({
       apiVersion: "networking.k8s.io/v1",
       kind: "NetworkPolicy",
@@ -47,7 +48,8 @@ networkPolicyTests("neutron", ({ sandbox, k }) => {
     const summary = rules
       .map((x) => `${x.Direction} ${x["IP Protocol"] ?? "any"} ${x["Port Range"] ?? ""}`)
       .sort();
-    assert.deepEqual(summary, ["egress any ", "ingress tcp 80:80"]);
+    // Rules for the direction the policy isolates only: egress is left to raven-allow-egress.
+    assert.deepEqual(summary, ["ingress tcp 80:80"]);
     /** The security groups of the pod's port, as `openstack port show` has them. */
     const groupsOf = async (pod: string) => {
       const ip = (await k(["get", "pod", "-n", "x", pod, "-o", "jsonpath={.status.podIP}"])).trim();
@@ -65,6 +67,11 @@ networkPolicyTests("neutron", ({ sandbox, k }) => {
     const b = await groupsOf("b");
     assert.ok(!b.includes(id), "x/b's does not");
     const all = (await openstack(["security", "group", "list"])) as { ID: string; Name: string }[];
+    assert.deepEqual(
+      (await groupsOf("a")).map((g) => all.find((x) => x.ID === g)?.Name).sort(),
+      ["raven-allow-egress", "raven-np-x-web-80"],
+      "the selected pod's port: the policy's group, and egress (which it does not isolate) open",
+    );
     assert.deepEqual(
       b.map((g) => all.find((x) => x.ID === g)?.Name),
       ["raven-default"],

@@ -178,7 +178,10 @@ export function networkPolicyTests(
       if (Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 500));
     }
-    assert.fail(`${name}: reachability differs from the expected matrix\n${difference(want, last)}`);
+    const warnings = sb.ravenWarnings();
+    assert.fail(
+      `${name}: reachability differs from the expected matrix\n${difference(want, last)}${warnings ? `\nRaven's warnings:\n${warnings}` : ""}`,
+    );
   }
 
   const policy = (ns: Ns, name: string, spec: Record<string, unknown>) => ({
@@ -342,6 +345,17 @@ export function networkPolicyTests(
       expect: (c, s) => (s.ns !== "x" || c.ns === "y") && (c.ns !== "x" || s.ns === "z"),
     },
     {
+      name: "an egress-only policy and an ingress-only one on x/a: each direction is judged by the policy isolating it",
+      policies: [
+        policy("x", "deny-out", { podSelector: {}, policyTypes: ["Egress"] }),
+        policy("x", "from-y", {
+          podSelector: sel("a"),
+          ingress: [{ from: [{ namespaceSelector: nsSel("y") }] }],
+        }),
+      ],
+      expect: (c, s) => c.ns !== "x" && (id(s) !== "x/a" || c.ns === "y"),
+    },
+    {
       name: "egress denied at the client wins over ingress allowed at the server",
       policies: [
         policy("x", "deny-out-a", { podSelector: sel("a"), policyTypes: ["Egress"] }),
@@ -466,6 +480,7 @@ export function networkPolicyTests(
   }
 
   test("a Service's member is judged after DNAT: an allowed client reaches it through the VIP too, a denied one does not", async () => {
+    await deleteAllPolicies(); // whatever an earlier test left when it failed
     await apply([
       {
         apiVersion: "v1",
@@ -532,6 +547,7 @@ export function networkPolicyTests(
     const node = (await k(["get", "pod", "-n", "x", "a", "-o", "jsonpath={.spec.nodeName}"])).trim();
     const manifest = podManifest({ ns: "x", pod: "a" }, node);
     const probe = (port: number) => ({ tcpSocket: { port }, periodSeconds: 1, failureThreshold: 1 });
+    await deleteAllPolicies();
     await apply([
       {
         ...manifest,
@@ -539,7 +555,13 @@ export function networkPolicyTests(
         spec: {
           ...manifest.spec,
           containers: [
-            { ...manifest.spec.containers[0], readinessProbe: probe(80), livenessProbe: probe(81) },
+            {
+              ...manifest.spec.containers[0],
+              // However long the servers take to start on a loaded machine, before liveness counts.
+              startupProbe: { ...probe(81), failureThreshold: 300 },
+              readinessProbe: probe(80),
+              livenessProbe: probe(81),
+            },
           ],
         },
       },

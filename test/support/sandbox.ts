@@ -1,7 +1,7 @@
 // Test harness: a real sandbox (etcd, API server, controller-manager) in a temporary dir,
 // the real kubectl against it, and clean-up that runs even when a test fails.
 import { execFile } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -54,6 +54,8 @@ export interface Sandbox {
     args: string[],
     opts?: { version?: "1.33" | "1.27"; input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv },
   ): Promise<RunResult>;
+  /** The warnings and errors Raven's processes logged (the last `max` lines): for a failure's message. */
+  ravenWarnings(max?: number): string;
   stop(): Promise<void>;
 }
 
@@ -126,6 +128,7 @@ export async function startSandbox(
     client,
     kubectl: (args, o = {}) =>
       run(KUBECTL(o.version), args, { env: { ...env, ...o.env }, input: o.input, timeoutMs: o.timeoutMs }),
+    ravenWarnings: (max = 30) => ravenWarnings(join(dir, "logs"), max),
     stop: async () => {
       await client.close();
       await stop();
@@ -179,4 +182,18 @@ export async function eventually<T>(
       );
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The lines of level warn (40) and above in a sandbox's raven-* logs (pino JSON), each file's last `max`. */
+function ravenWarnings(logs: string, max: number): string {
+  if (!existsSync(logs)) return "";
+  return readdirSync(logs)
+    .filter((f) => f.startsWith("raven-") && f.endsWith(".log"))
+    .flatMap((f) => {
+      const lines = readFileSync(join(logs, f), "utf8")
+        .split("\n")
+        .filter((l) => /"level":(4|5|6)\d/.test(l));
+      return lines.length ? [`${f}:`, ...lines.slice(-max).map((l) => `  ${l.slice(0, 400)}`)] : [];
+    })
+    .join("\n");
 }

@@ -180,6 +180,7 @@ export class NeutronBackend implements SdnBackend {
     const n = this.o.neutron;
     const project = this.o.projectId ? { project_id: this.o.projectId } : {};
     // Ports by device_owner on the server (they are many); networks and subnets are few.
+    const since = this.policies.listingStarts();
     const [networks, subnets, ports, floatingIps, routers, loadBalancers, securityGroups] = await Promise.all(
       [
         n.listNetworks(project),
@@ -192,7 +193,7 @@ export class NeutronBackend implements SdnBackend {
       ],
     );
     const report = this.state.replace({ networks, subnets, ports, floatingIps, loadBalancers });
-    this.policies.replace(securityGroups);
+    this.policies.replace(securityGroups, since);
     // Takes from a pool whose update the listing may predate still show as their pods'.
     this.pools?.overlay();
     this.router = routers.find((r) => ownershipOf(r.description, r.name)?.clusterId === this.o.clusterId);

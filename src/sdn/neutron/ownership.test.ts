@@ -25,6 +25,14 @@ test("an owner written into a description reads back, with its marks", () => {
     owner: { ...cluster, name: "raven-external" },
     purpose: "external",
   });
+  const np = { kind: "NetworkPolicy" as const, namespace: "x", name: "deny", uid: "u3" };
+  const g = describe("c1", np, { name: "deny", isolates: ["ingress", "egress"] });
+  assert.match(g, / isolates=ingress\/egress$/);
+  assert.deepEqual(ownershipOf(g, "raven-np-x-deny"), {
+    clusterId: "c1",
+    owner: np,
+    isolates: ["ingress", "egress"],
+  });
 });
 
 test("descriptions that are not Raven's own are nobody's", () => {

@@ -16,6 +16,8 @@ export interface Marks {
   pooled?: boolean;
   /** The owner's name, where the object's own name is not it (floating IPs, networks). */
   name?: string;
+  /** A NetworkPolicy's security group: the directions its rules are for. */
+  isolates?: ("ingress" | "egress")[];
 }
 
 export interface Ownership extends Marks {
@@ -37,6 +39,7 @@ export function describe(clusterId: string, owner: Owner, marks: Marks = {}): st
     ["role", marks.role],
     ["pooled", marks.pooled ? "true" : undefined],
     ["name", marks.name],
+    ["isolates", marks.isolates?.join("/")],
   ];
   for (const [k, v] of fields)
     if (v !== undefined && !SAFE.test(v))
@@ -63,11 +66,16 @@ export function ownershipOf(description: string | undefined, name: string): Owne
   if (!clusterId || !kind || !KINDS.has(kind) || !uid) return undefined;
   const purpose = f.get("purpose") as NetworkPurpose | undefined;
   const role = f.get("role") as FloatingIpRole | undefined;
+  const isolates = f
+    .get("isolates")
+    ?.split("/")
+    .filter((d): d is "ingress" | "egress" => d === "ingress" || d === "egress");
   return {
     clusterId,
     owner: { kind, namespace: f.get("ns") ?? "", name: f.get("name") ?? name, uid },
     ...(purpose ? { purpose } : {}),
     ...(role ? { role } : {}),
     ...(f.get("pooled") === "true" ? { pooled: true } : {}),
+    ...(isolates ? { isolates } : {}),
   };
 }

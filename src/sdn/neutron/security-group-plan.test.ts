@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { CompiledPolicy } from "../../api/compiled-policy.ts";
-import { blockCidrs, planGroups, policiesFromGroups, rangeToCidrs, ruleKey } from "./security-group-plan.ts";
+import {
+  allowGroupsFor,
+  blockCidrs,
+  planGroups,
+  policiesFromGroups,
+  rangeToCidrs,
+  ruleKey,
+} from "./security-group-plan.ts";
 
 const policy = (over: Partial<CompiledPolicy>): CompiledPolicy => ({
   policy: { namespace: "x", name: "p", uid: "u" },
@@ -13,11 +20,24 @@ const policy = (over: Partial<CompiledPolicy>): CompiledPolicy => ({
 });
 const keys = (p: CompiledPolicy) => planGroups(p).map((g) => ({ ...g, rules: g.rules.map(ruleKey) }));
 
-test("deny-all ingress: no ingress rule, egress allowed (a group is an allow list both ways)", () => {
-  assert.deepEqual(keys(policy({})), [{ suffix: "", targets: ["192.168.0.2"], rules: ["egress IPv4    "] }]);
+test("deny-all in either direction: a group without rules (the other direction is not the policy's)", () => {
+  assert.deepEqual(keys(policy({})), [{ suffix: "", targets: ["192.168.0.2"], rules: [] }]);
   assert.deepEqual(keys(policy({ isolates: { ingress: false, egress: true } })), [
-    { suffix: "", targets: ["192.168.0.2"], rules: ["ingress IPv4    "] },
+    { suffix: "", targets: ["192.168.0.2"], rules: [] },
   ]);
+});
+
+test("a port's cluster groups: raven-default without policies, else an allow group per direction none isolates", () => {
+  assert.deepEqual(allowGroupsFor([]), ["default"]);
+  assert.deepEqual(allowGroupsFor([{ ingress: true, egress: false }]), ["egress"]);
+  assert.deepEqual(
+    allowGroupsFor([
+      { ingress: true, egress: false },
+      { ingress: false, egress: true },
+    ]),
+    [],
+  );
+  assert.deepEqual(allowGroupsFor([{ ingress: false, egress: true }]), ["ingress"]);
 });
 
 test("peers as /32 prefixes and exact ipBlock prefixes; ports, ranges and protocol-only rules", () => {
@@ -40,7 +60,6 @@ test("peers as /32 prefixes and exact ipBlock prefixes; ports, ranges and protoc
     "ingress IPv4 tcp 80 90 10.0.0.2/31",
     "ingress IPv4 udp   10.0.0.2/31",
     "ingress IPv4    ",
-    "egress IPv4    ",
   ]);
 });
 
@@ -67,8 +86,8 @@ test("a named port with different numbers on different pods splits the policy in
   assert.deepEqual(
     groups.map((g) => [g.suffix, g.targets, g.rules.map(ruleKey)]),
     [
-      ["", ["192.168.0.2", "192.168.0.4"], ["ingress IPv4 tcp 8080 8080 ", "egress IPv4    "]],
-      ["-2", ["192.168.0.3"], ["ingress IPv4 tcp 9090 9090 ", "egress IPv4    "]],
+      ["", ["192.168.0.2", "192.168.0.4"], ["ingress IPv4 tcp 8080 8080 "]],
+      ["-2", ["192.168.0.3"], ["ingress IPv4 tcp 9090 9090 "]],
     ],
   );
 });
@@ -86,7 +105,7 @@ test("egress named ports: a rule per destination pod and its number", () => {
       ],
     }),
   );
-  assert.deepEqual(g.rules.map(ruleKey), ["ingress IPv4    ", "egress IPv4 udp 53 53 192.168.1.2/32"]);
+  assert.deepEqual(g.rules.map(ruleKey), ["egress IPv4 udp 53 53 192.168.1.2/32"]);
 });
 
 test("ranges as exact prefixes", () => {

@@ -3,9 +3,11 @@
 // gaps: endPort is a port range; an ipBlock's except is exact (the CIDR minus its except, split
 // into the prefixes that cover the rest); a named port that means different numbers on different
 // pods splits the policy into one group per meaning (a group's rules apply to all its ports).
-// Security groups are allow lists in both directions, so a policy that isolates one direction
-// only allows everything in the other. And the way back: what the node agent enforces where
-// Neutron has no L2 agents (policiesFromGroups). Pure.
+// Security groups are allow lists in both directions and a port's groups are a union, so a
+// policy's group holds rules only for the directions it isolates, and a selected port also
+// carries the cluster's allow-all group of each direction none of its policies isolates
+// (allowGroupsFor). And the way back: what the node agent enforces where Neutron has no L2
+// agents (policiesFromGroups). Pure.
 import type { CompiledPolicy, CompiledRule, PolicyProtocol } from "../../api/compiled-policy.ts";
 import { cidrMinus, formatIpv4 } from "../ipam.ts";
 import type { NeutronSecurityGroupRule } from "./neutron-api.ts";
@@ -27,6 +29,13 @@ export interface PlannedGroup {
   suffix: string;
   targets: string[];
   rules: SgRule[];
+}
+
+export type Direction = "ingress" | "egress";
+/** The directions a policy's group isolates (its rules are only for those). */
+export interface Isolation {
+  ingress: boolean;
+  egress: boolean;
 }
 
 /** A rule's identity in Neutron (two rules with equal keys are one rule). */
@@ -133,16 +142,29 @@ export function planGroups(p: CompiledPolicy): PlannedGroup[] {
     suffix: i === 0 ? "" : `-${i + 1}`,
     targets: g.targets.sort(),
     rules: dedupe([
-      ...(p.isolates.ingress
-        ? rulesOf("ingress", p.ingress, (k) => g.named[k] ?? [])
-        : [allowAll("ingress")]),
-      ...(p.isolates.egress ? rulesOf("egress", p.egress, () => []) : [allowAll("egress")]),
+      ...(p.isolates.ingress ? rulesOf("ingress", p.ingress, (k) => g.named[k] ?? []) : []),
+      ...(p.isolates.egress ? rulesOf("egress", p.egress, () => []) : []),
     ]),
   }));
 }
 
-/** The rules of the group every pod port without a policy has: everything allowed. */
-export const DEFAULT_GROUP_RULES: SgRule[] = [allowAll("ingress"), allowAll("egress")];
+/** The cluster's own groups: one for pod ports no policy selects, one per direction left open. */
+export const CLUSTER_GROUPS = {
+  default: { name: "raven-default", rules: [allowAll("ingress"), allowAll("egress")] },
+  ingress: { name: "raven-allow-ingress", rules: [allowAll("ingress")] },
+  egress: { name: "raven-allow-egress", rules: [allowAll("egress")] },
+} as const satisfies Record<string, { name: string; rules: SgRule[] }>;
+export type ClusterGroup = keyof typeof CLUSTER_GROUPS;
+
+/**
+ * The cluster groups a port carries beside its policy groups (each policy's isolation given):
+ * none selects it: the default group; otherwise an allow-all group for each direction that none
+ * of them isolates (in Kubernetes, a policy says nothing about a direction it does not isolate).
+ */
+export function allowGroupsFor(policies: Isolation[]): ClusterGroup[] {
+  if (!policies.length) return ["default"];
+  return (["ingress", "egress"] as const).filter((d) => !policies.some((p) => p[d]));
+}
 
 /** A security group as Neutron lists it (the fields the node reads). */
 export interface ListedGroup {

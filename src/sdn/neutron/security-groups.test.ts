@@ -133,9 +133,10 @@ const policy = (
   name: string,
   targets: string[],
   ingress: CompiledPolicy["ingress"] = [],
+  isolates: CompiledPolicy["isolates"] = { ingress: true, egress: false },
 ): CompiledPolicy => ({
   policy: { namespace: "x", name, uid: `np-${name}` },
-  isolates: { ingress: true, egress: false },
+  isolates,
   targets: targets.map((ip) => ({ ip, node: "node-1" })),
   ingress,
   egress: [],
@@ -151,10 +152,14 @@ test("a policy is a group with exactly its rules, on the selected ports; the oth
     web.security_group_rules
       .map((r) => `${r.direction} ${r.ethertype} ${r.protocol} ${r.port_range_min ?? ""}`)
       .sort(),
-    ["egress IPv4 null ", "ingress IPv4 tcp 80"],
-    "Neutron's IPv6 default egress rule removed, the IPv4 one kept as wanted",
+    ["ingress IPv4 tcp 80"],
+    "Neutron's default egress rules removed: the policy does not isolate egress",
   );
-  assert.deepEqual(groupsOf(neutron, "a"), ["raven-np-x-web"]);
+  assert.deepEqual(
+    groupsOf(neutron, "a"),
+    ["raven-allow-egress", "raven-np-x-web"],
+    "the direction the policy leaves open is allowed by the cluster's group for it",
+  );
   assert.deepEqual(
     groupsOf(neutron, "b"),
     ["raven-default"],
@@ -177,10 +182,10 @@ test("two policies on one port, synced at once, both stay; deleting one leaves t
     store.ensure(policy("p1", ["192.168.0.2"])),
     store.ensure(policy("p2", ["192.168.0.2", "192.168.0.3"])),
   ]);
-  assert.deepEqual(groupsOf(neutron, "a"), ["raven-np-x-p1", "raven-np-x-p2"]);
-  assert.deepEqual(groupsOf(neutron, "b"), ["raven-np-x-p2"]);
+  assert.deepEqual(groupsOf(neutron, "a"), ["raven-allow-egress", "raven-np-x-p1", "raven-np-x-p2"]);
+  assert.deepEqual(groupsOf(neutron, "b"), ["raven-allow-egress", "raven-np-x-p2"]);
   await store.delete("x", "p1");
-  assert.deepEqual(groupsOf(neutron, "a"), ["raven-np-x-p2"]);
+  assert.deepEqual(groupsOf(neutron, "a"), ["raven-allow-egress", "raven-np-x-p2"]);
   assert.ok(![...neutron.groups.values()].some((g) => g.name === "raven-np-x-p1"), "its group deleted");
   await store.delete("x", "p2");
   assert.deepEqual(groupsOf(neutron, "a"), ["raven-default"]);
@@ -192,7 +197,7 @@ test("a pod that leaves a policy's selection goes back to raven-default", async 
   await store.ensure(policy("p", ["192.168.0.2", "192.168.0.3"]));
   await store.ensure(policy("p", ["192.168.0.3"]));
   assert.deepEqual(groupsOf(neutron, "a"), ["raven-default"]);
-  assert.deepEqual(groupsOf(neutron, "b"), ["raven-np-x-p"]);
+  assert.deepEqual(groupsOf(neutron, "b"), ["raven-allow-egress", "raven-np-x-p"]);
 });
 
 test("after a restart the listing says who carries which group; the sweep removes groups of policies gone meanwhile", async () => {
@@ -214,7 +219,7 @@ test("a port write that failed is made by the next call, whichever policy it is 
   await store.ensure(policy("p1", ["192.168.0.2"]));
   neutron.failNext.add("update");
   await assert.rejects(store.delete("x", "p1"), /500/);
-  assert.deepEqual(groupsOf(neutron, "a"), ["raven-np-x-p1"], "the write failed");
+  assert.deepEqual(groupsOf(neutron, "a"), ["raven-allow-egress", "raven-np-x-p1"], "the write failed");
   // Another policy's sync (or the same delete again) finds the port still wrong and writes it.
   await store.ensure(policy("p2", ["192.168.0.3"]));
   assert.deepEqual(groupsOf(neutron, "a"), ["raven-default"]);
@@ -231,5 +236,84 @@ test("rules whose create answer was lost are read again before the next try (no 
   await store.ensure(p);
   const web = [...neutron.groups.values()].find((g) => g.name === "raven-np-x-web")!;
   assert.equal(web.security_group_rules.filter((r) => r.protocol === "tcp").length, 1);
-  assert.deepEqual(groupsOf(neutron, "a"), ["raven-np-x-web"]);
+  assert.deepEqual(groupsOf(neutron, "a"), ["raven-allow-egress", "raven-np-x-web"]);
+});
+
+test("an ingress-only and an egress-only policy on one port: each direction is its isolating policy's alone", async () => {
+  const { neutron, store } = setup();
+  await store.ensure(policy("out", ["192.168.0.2", "192.168.0.3"], [], { ingress: false, egress: true }));
+  assert.deepEqual(groupsOf(neutron, "a"), ["raven-allow-ingress", "raven-np-x-out"]);
+  await store.ensure(policy("in", ["192.168.0.2"], [{ peers: { pods: ["192.168.0.9"] } }]));
+  // No allow-all group left on a: ingress is only the "in" policy's, egress only the "out" one's.
+  assert.deepEqual(groupsOf(neutron, "a"), ["raven-np-x-in", "raven-np-x-out"]);
+  assert.deepEqual(groupsOf(neutron, "b"), ["raven-allow-ingress", "raven-np-x-out"]);
+  const out = [...neutron.groups.values()].find((g) => g.name === "raven-np-x-out")!;
+  assert.deepEqual(out.security_group_rules, [], "deny-all egress: no rules at all");
+  // As the node agent reads them back: a is isolated both ways, with 192.168.0.9 allowed in only.
+  const seen = store.list().filter((p) => p.targets.some((t) => t.ip === "192.168.0.2"));
+  assert.deepEqual(seen.flatMap((p) => p.ingress.map((r) => r.peers?.pods ?? "any")).sort(), [
+    ["192.168.0.9"],
+  ]);
+  assert.deepEqual(
+    seen.flatMap((p) => p.egress),
+    [],
+  );
+});
+
+test("a policy whose directions change gets a new group; the old one goes once no port has it", async () => {
+  const { neutron, store } = setup();
+  await store.ensure(policy("p", ["192.168.0.2"]));
+  const first = [...neutron.groups.values()].find((g) => g.name === "raven-np-x-p")!.id;
+  await store.ensure(policy("p", ["192.168.0.2"], [], { ingress: true, egress: true }));
+  const now = [...neutron.groups.values()].filter((g) => g.name === "raven-np-x-p");
+  assert.equal(now.length, 1);
+  assert.notEqual(now[0].id, first);
+  assert.match(now[0].description ?? "", /isolates=ingress\/egress/);
+  assert.deepEqual(groupsOf(neutron, "a"), ["raven-np-x-p"]);
+});
+
+test("a listing begun before this process's writes undoes none of them", async () => {
+  const { neutron, state, store } = setup();
+  await store.defaultGroupId();
+  // A resync starts listing; meanwhile a policy is synced; the listing (without its group, with
+  // the ports as they were) lands after.
+  const since = store.listingStarts();
+  const groups = [...neutron.groups.values()].map((g) => structuredClone(g));
+  const portA = structuredClone(state.allPorts().find((o) => o.port.id === "a")!.port);
+  await store.ensure(policy("p", ["192.168.0.2"]));
+  state.putPort(portA);
+  store.replace(groups, since);
+  assert.deepEqual(
+    store
+      .list()
+      .find((p) => p.policy.name === "raven-np-x-p")
+      ?.targets.map((t) => t.ip),
+    ["192.168.0.2"],
+    "the node still sees the group on a",
+  );
+  // Another policy's sync and the periodic pass leave a as it is...
+  await store.ensure(policy("q", ["192.168.0.3"]));
+  await store.sweep(new Set(["np-p", "np-q"]));
+  assert.deepEqual(groupsOf(neutron, "a"), ["raven-allow-egress", "raven-np-x-p"]);
+  // ...and deleting the policy writes a back (the stale listing showed it as it was) and the
+  // group goes; a listing begun before the delete does not bring the group back.
+  const beforeDelete = store.listingStarts();
+  const listedBeforeDelete = [...neutron.groups.values()].map((g) => structuredClone(g));
+  await store.delete("x", "p");
+  assert.deepEqual(groupsOf(neutron, "a"), ["raven-default"]);
+  assert.ok(![...neutron.groups.values()].some((g) => g.name === "raven-np-x-p"));
+  assert.ok(listedBeforeDelete.some((g) => g.name === "raven-np-x-p"));
+  store.replace(listedBeforeDelete, beforeDelete);
+  assert.ok(!store.list().some((p) => p.policy.name === "raven-np-x-p"));
+});
+
+test("the periodic pass rewrites a port whose groups were changed behind Raven's back", async () => {
+  const { neutron, state, store } = setup();
+  await store.ensure(policy("p", ["192.168.0.2"]));
+  const a = neutron.ports.get("a")!;
+  neutron.ports.set("a", { ...a, security_groups: [] });
+  state.putPort(structuredClone(neutron.ports.get("a")!));
+  store.replace([...neutron.groups.values()].map((g) => structuredClone(g)));
+  await store.sweep(new Set(["np-p"]));
+  assert.deepEqual(groupsOf(neutron, "a"), ["raven-allow-egress", "raven-np-x-p"]);
 });
