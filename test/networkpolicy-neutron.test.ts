@@ -9,7 +9,7 @@ import { test } from "node:test";
 import { networkPolicyTests } from "./support/networkpolicy-tests.ts";
 import { eventually, run } from "./support/sandbox.ts";
 
-networkPolicyTests("neutron", ({ sandbox, k }) => {
+networkPolicyTests("neutron", ({ sandbox, k, deleteAllPolicies }) => {
   const openstack = async (args: string[]) => {
     const r = await run("openstack", ["--os-cloud", "raven-sandbox", ...args, "-f", "json"], {
       timeoutMs: 120_000,
@@ -20,7 +20,7 @@ networkPolicyTests("neutron", ({ sandbox, k }) => {
   };
 
   test("openstack shows the policy's security group, with its rules, on the selected pod's port only", async () => {
-    for (const ns of ["x", "y", "z"]) await k(["delete", "networkpolicy", "--all", "-n", ns]);
+    await deleteAllPolicies(); // whatever an earlier test left when it failed
     const policyJson = JSON.stringify({
       apiVersion: "networking.k8s.io/v1",
       kind: "NetworkPolicy",

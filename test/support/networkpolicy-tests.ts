@@ -32,7 +32,11 @@ const WAIT = 60_000;
 /** Registers the tests on a sandbox of two real nodes with `backend`; `extra` runs more tests on it. */
 export function networkPolicyTests(
   backend: "embedded" | "neutron",
-  extra?: (ctx: { sandbox: () => Sandbox; k: (args: string[]) => Promise<string> }) => void,
+  extra?: (ctx: {
+    sandbox: () => Sandbox;
+    k: (args: string[]) => Promise<string>;
+    deleteAllPolicies: () => Promise<void>;
+  }) => void,
 ): void {
   let sb: Sandbox;
   const ips = new Map<string, string>();
@@ -595,7 +599,7 @@ export function networkPolicyTests(
     await k(["delete", "pod", "-n", "x", "probed", "--wait=false"]);
   });
 
-  extra?.({ sandbox: () => sb, k: (args) => k(args) });
+  extra?.({ sandbox: () => sb, k: (args) => k(args), deleteAllPolicies });
 }
 
 const toInt = (ip: string) => ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);

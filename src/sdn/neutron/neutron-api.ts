@@ -249,13 +249,6 @@ export class NeutronApi {
   listSecurityGroups(query?: Query): Promise<NeutronSecurityGroup[]> {
     return this.c.list(NET, "/security-groups", "security_groups", query);
   }
-  async createSecurityGroupRule(body: SecurityGroupRuleCreate): Promise<{ id: string }> {
-    return (
-      await this.c.call<{ security_group_rule: { id: string } }>(NET, "POST", "/security-group-rules", {
-        security_group_rule: body,
-      })
-    ).security_group_rule;
-  }
   /** Several rules in one request (all or none). */
   async createSecurityGroupRules(bodies: SecurityGroupRuleCreate[]): Promise<NeutronSecurityGroupRule[]> {
     if (!bodies.length) return [];

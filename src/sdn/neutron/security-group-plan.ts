@@ -31,7 +31,7 @@ export interface PlannedGroup {
   rules: SgRule[];
 }
 
-export type Direction = "ingress" | "egress";
+export const DIRECTIONS = ["ingress", "egress"] as const;
 /** The directions a policy's group isolates (its rules are only for those). */
 export interface Isolation {
   ingress: boolean;
@@ -163,7 +163,7 @@ export type ClusterGroup = keyof typeof CLUSTER_GROUPS;
  */
 export function allowGroupsFor(policies: Isolation[]): ClusterGroup[] {
   if (!policies.length) return ["default"];
-  return (["ingress", "egress"] as const).filter((d) => !policies.some((p) => p[d]));
+  return DIRECTIONS.filter((d) => !policies.some((p) => p[d]));
 }
 
 /** A security group as Neutron lists it (the fields the node reads). */

@@ -24,6 +24,7 @@ import {
   allowGroupsFor,
   CLUSTER_GROUPS,
   type ClusterGroup,
+  DIRECTIONS,
   type Isolation,
   planGroups,
   policiesFromGroups,
@@ -46,7 +47,8 @@ export interface NeutronPoliciesDeps {
 
 const groupName = (namespace: string, name: string, suffix: string) =>
   `raven-np-${namespace}-${name}${suffix}`.slice(0, 255);
-const DIRECTIONS = ["ingress", "egress"] as const;
+/** A pod port's address (pod ports have one). */
+const portIp = (p: NeutronPort) => p.fixed_ips[0]?.ip_address ?? "";
 const sameList = (a: string[], b: string[]) => [...a].sort().join() === [...b].sort().join();
 
 export class NeutronPolicies implements PolicyStore {
@@ -129,7 +131,7 @@ export class NeutronPolicies implements PolicyStore {
       for (const id of this.portGroups(p))
         if (this.isPolicyGroup(id) && !this.members.has(id)) {
           const m = learned.get(id) ?? new Set();
-          m.add(p.fixed_ips[0]?.ip_address ?? "");
+          m.add(portIp(p));
           learned.set(id, m);
         }
     for (const [id, m] of learned) this.members.set(id, m);
@@ -157,7 +159,7 @@ export class NeutronPolicies implements PolicyStore {
     return policiesFromGroups(
       [...this.groups.values()],
       this.podPorts().map((p) => ({
-        ip: p.fixed_ips[0]?.ip_address ?? "",
+        ip: portIp(p),
         node: p["binding:host_id"] ?? "",
         groups: this.portGroups(p).filter((g) => ours.has(g)),
       })),
@@ -306,15 +308,14 @@ export class NeutronPolicies implements PolicyStore {
    */
   private async reconcilePorts(): Promise<void> {
     const cluster = await this.clusterGroupIds();
-    const ipOf = (p: NeutronPort) => p.fixed_ips[0]?.ip_address ?? "";
     await Promise.all(
       this.podPorts()
-        .filter((p) => !sameList(this.portGroups(p), this.wantedFor(ipOf(p), cluster)))
+        .filter((p) => !sameList(this.portGroups(p), this.wantedFor(portIp(p), cluster)))
         .map((port) =>
           this.lock.run(`port/${port.id}`, async () => {
             // Again at the write: another policy may have decided meanwhile.
-            const now = this.wantedFor(ipOf(port), cluster);
-            const current = this.d.state.allPorts().find((o) => o.port.id === port.id)?.port;
+            const now = this.wantedFor(portIp(port), cluster);
+            const current = this.d.state.port(port.id)?.port;
             if (!current || sameList(this.portGroups(current), now)) return;
             try {
               this.d.state.putPort(await this.d.neutron.updatePort(port.id, { security_groups: now }));
